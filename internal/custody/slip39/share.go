@@ -163,7 +163,6 @@ func decodeValue(words []uint16, padding int) ([]byte, bool) {
 			acc &= 1<<bits - 1
 		}
 	}
-	acc = 0
 	if padBits != 0 {
 		clear(out)
 		return nil, false
