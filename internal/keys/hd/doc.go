@@ -30,8 +30,11 @@
 // compile time (nocgo.go), so the variable-time fallback of go-ethereum can never be shipped by
 // accident.
 //
-// Mnemonic words are looked up by scanning the whole word list with constant-time selects, so
-// the time taken does not depend on which words a mnemonic contains.
+// Mnemonic words are looked up, in both directions, by scanning the whole word list with
+// constant-time selects, so which list entries are touched does not depend on the words. String
+// handling around the lookups still depends on word lengths; mnemonics are converted once, at
+// creation or import, never in a loop an attacker can time. Likewise, decoding an xprv (tests
+// and one-time imports only) uses ordinary, variable-time base58 arithmetic.
 //
 // # Secrets
 //

@@ -77,7 +77,10 @@ func (k *ExtendedKey) header(b *[serializedLen]byte, version [4]byte) {
 
 // ParseExtendedKey parses a BIP-32 serialised extended key (mainnet xpub or xprv) and checks it
 // strictly: checksum, version, the depth-0 invariants, the key-data prefix matching the
-// version, a private key in 1..n-1 and a public key on the curve.
+// version, a private key in 1..n-1 and a public key on the curve. Every rejection wraps
+// ErrInvalidExtendedKey and names the rule, never key material. A valid xprv gives a private
+// key; its base58 decoding is not constant time, so xprv input is for tests and one-time
+// imports, not for a hot path.
 func ParseExtendedKey(s string) (*ExtendedKey, error) {
 	k, err := parseExtendedKey(s)
 	if err != nil {
