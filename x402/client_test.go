@@ -374,7 +374,3 @@ func TestLocalKeyPayerRedacts(t *testing.T) {
 		t.Fatal("destroyed payer paid")
 	}
 }
-
-func sprintf(format string, a ...any) string { return fmtSprintf(format, a...) }
-
-var fmtSprintf = fmt.Sprintf
