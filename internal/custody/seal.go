@@ -1,0 +1,277 @@
+package custody
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/fleetkey/fleetkey/internal/keys/entropy"
+	"github.com/fleetkey/fleetkey/internal/keys/hd"
+)
+
+// rootEntropyLen is the size of every root secret fleetkey generates: 256 bits, 24 words.
+const rootEntropyLen = 32
+
+// kekLen is the size of the key-encryption key, from Argon2id or from the shares.
+const kekLen = 32
+
+// readSecretRandom supplies the root entropy and the share-protected KEK: crypto/rand behind
+// the SP 800-90B start-up health tests. It is a variable only so that tests can see the secrets
+// they must then search for.
+var readSecretRandom = entropy.Read
+
+// InitRequest asks Init for a new seal.
+type InitRequest struct {
+	// DataDir receives the seal (DataDir/custody.seal); created with mode 0700 if missing.
+	DataDir string
+
+	// Passphrase protects the seal through Argon2id; at least MinPassphraseLen bytes.
+	Passphrase Passphrase
+	// Argon2 overrides DefaultArgon2Params(); it may not go below MinArgon2Params().
+	Argon2 Argon2Params
+
+	// Import, if set, is a BIP-39 mnemonic to seal instead of fresh entropy. It must pass
+	// hd.CheckImportMnemonic (no test mnemonics, no low-entropy patterns).
+	Import Mnemonic
+}
+
+// InitResult describes a new seal.
+type InitResult struct {
+	Info     SealInfo
+	SealPath string
+}
+
+// SealInfo is the public description of a seal, readable without unsealing (Inspect).
+type SealInfo struct {
+	SealID  SealID
+	Created time.Time
+	Kind    KEKKind
+	// Argon2 is set for KEKPassphrase.
+	Argon2 Argon2Params
+	// Threshold, Count and Identifier are set for KEKShares.
+	Threshold, Count int
+	Identifier       uint16
+}
+
+func (h *header) info() SealInfo {
+	info := SealInfo{SealID: h.sealID, Created: h.createdTime(), Kind: h.kind}
+	switch h.kind {
+	case KEKPassphrase:
+		info.Argon2 = h.argon
+	case KEKShares:
+		info.Threshold, info.Count, info.Identifier = int(h.threshold), int(h.count), h.identifier
+	}
+	return info
+}
+
+func passphraseKEK(p Passphrase, params Argon2Params, salt []byte) (*secretBytes, error) {
+	k := argon2.IDKey(p.s.bytes(), salt, params.Time, params.MemoryKiB, params.Threads, kekLen)
+	return newSecretFrom(k)
+}
+
+// Init creates a new root secret (or imports one) and seals it in req.DataDir. It refuses to
+// replace an existing seal (ErrAlreadyInitialized). On any failure it leaves nothing behind: the
+// seal is written to a temporary file and linked into place last, share files are removed, and
+// directories it created are removed again.
+func Init(req InitRequest) (*InitResult, error) {
+	switch {
+	case req.DataDir == "":
+		return nil, errors.New("custody: init needs a data directory")
+	case req.Passphrase.IsZero():
+		return nil, errors.New("custody: init needs a passphrase")
+	}
+	params := req.Argon2
+	if n := len(req.Passphrase.s.bytes()); n < MinPassphraseLen {
+		return nil, fmt.Errorf("custody: passphrase too short (%d bytes, at least %d)", n, MinPassphraseLen)
+	}
+	if params == (Argon2Params{}) {
+		params = DefaultArgon2Params()
+	}
+	if err := params.check(); err != nil {
+		return nil, err
+	}
+	sealPath := filepath.Join(req.DataDir, SealFileName)
+	if _, err := os.Lstat(sealPath); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrAlreadyInitialized, sealPath)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("custody: %w", err)
+	}
+
+	root, err := rootEntropy(req.Import)
+	if err != nil {
+		return nil, err
+	}
+	defer root.wipe()
+
+	h := &header{created: time.Now().Unix()}
+	rand.Read(h.sealID[:])
+	h.kind, h.argon = KEKPassphrase, params
+	rand.Read(h.salt[:])
+	kek, err := passphraseKEK(req.Passphrase, params, h.salt[:])
+	if err != nil {
+		return nil, err
+	}
+	var nonce [nonceLen]byte
+	rand.Read(nonce[:])
+	file, err := encodeSeal(h, kek.bytes(), root.bytes(), nonce)
+	kek.wipe()
+	if err != nil {
+		return nil, err
+	}
+	res, err := install(req, sealPath, file)
+	if err != nil {
+		return nil, err
+	}
+	res.Info = h.info()
+	return res, nil
+}
+
+// rootEntropy returns fresh 256-bit entropy, or the entropy of an imported mnemonic.
+func rootEntropy(imp Mnemonic) (*secretBytes, error) {
+	if imp.IsZero() {
+		e, err := readSecretRandom(rootEntropyLen)
+		if err != nil {
+			return nil, fmt.Errorf("custody: %w", err)
+		}
+		return newSecretFrom(e)
+	}
+	if err := hd.CheckImportMnemonic(imp.s.view()); err != nil {
+		return nil, fmt.Errorf("custody: refusing to import the mnemonic: %w", err)
+	}
+	e, err := hd.MnemonicToEntropy(imp.s.view())
+	if err != nil {
+		return nil, fmt.Errorf("custody: refusing to import the mnemonic: %w", err)
+	}
+	return newSecretFrom(e)
+}
+
+// install writes the seal, removing everything it created if any step fails.
+func install(req InitRequest, sealPath string, file []byte) (res *InitResult, err error) {
+	var createdDirs []string
+	var tmp string
+	defer func() {
+		if err == nil {
+			return
+		}
+		if tmp != "" {
+			_ = os.Remove(tmp)
+		}
+		removeDirs(createdDirs)
+	}()
+	dirs, err := mkdirOwned(req.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	createdDirs = append(createdDirs, dirs...)
+	if tmp, err = writeTemp(req.DataDir, ".custody.seal.tmp-*", file); err != nil {
+		return nil, err
+	}
+	res = &InitResult{SealPath: sealPath}
+	// A hard link, unlike rename, fails if the seal appeared meanwhile: never replace a seal.
+	if err := os.Link(tmp, sealPath); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrAlreadyInitialized, sealPath)
+		}
+		return nil, fmt.Errorf("custody: install seal: %w", err)
+	}
+	if err := os.Remove(tmp); err != nil {
+		_ = os.Remove(sealPath)
+		return nil, fmt.Errorf("custody: install seal: %w", err)
+	}
+	tmp = ""
+	if err := syncDir(req.DataDir); err != nil {
+		_ = os.Remove(sealPath)
+		return nil, err
+	}
+	return res, nil
+}
+
+// UnsealRequest gives the means to open a seal.
+type UnsealRequest struct {
+	DataDir    string
+	Passphrase Passphrase
+}
+
+// Inspect reads the public header of the seal in dataDir without unsealing it, for example to
+// tell an operator whether a passphrase or how many shares are needed.
+func Inspect(dataDir string) (SealInfo, error) {
+	sf, err := readSeal(dataDir)
+	if err != nil {
+		return SealInfo{}, err
+	}
+	return sf.info(), nil
+}
+
+func readSeal(dataDir string) (*sealFile, error) {
+	path := filepath.Join(dataDir, SealFileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotInitialized, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("custody: %w", err)
+	}
+	return parseSeal(b)
+}
+
+// Unseal opens the seal in req.DataDir and returns a Vault holding the seed. Before decrypting
+// it disables core dumps (ProtectProcess). It only reads: a failure changes nothing on disk.
+// Errors: ErrNotInitialized, ErrCorruptSeal, ErrUnsupportedVersion, ErrWrongUnlockMethod,
+// ErrKDFTooWeak, ErrWrongPassphrase, ErrInvalidShare, ErrShareMismatch, ErrInsufficientShares.
+func Unseal(req UnsealRequest) (*Vault, error) {
+	sf, err := readSeal(req.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := ProtectProcess(); err != nil {
+		return nil, err
+	}
+	var kek *secretBytes
+	var keyErr error
+	switch sf.kind {
+	case KEKPassphrase:
+		if req.Passphrase.IsZero() {
+			return nil, fmt.Errorf("%w: this seal is opened with a passphrase", ErrWrongUnlockMethod)
+		}
+		if err := sf.argon.check(); err != nil {
+			return nil, err
+		}
+		kek, err = passphraseKEK(req.Passphrase, sf.argon, sf.salt[:])
+		keyErr = ErrWrongPassphrase
+	default:
+		return nil, fmt.Errorf("%w: this build opens only passphrase seals", ErrWrongUnlockMethod)
+	}
+	if err != nil {
+		return nil, err
+	}
+	root, err := sf.open(kek.bytes())
+	kek.wipe()
+	if errors.Is(err, errKeyCheck) {
+		return nil, keyErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer root.wipe()
+	seed, err := seedFromEntropy(root.bytes())
+	if err != nil {
+		return nil, err
+	}
+	return newVault(seed, sf.info()), nil
+}
+
+// seedFromEntropy computes the BIP-39 seed (empty BIP-39 passphrase) into protected memory.
+func seedFromEntropy(ent []byte) (*secretBytes, error) {
+	mnemonic, err := hd.EntropyToMnemonic(ent)
+	if err != nil {
+		return nil, corrupt("sealed entropy: %v", err)
+	}
+	seed := hd.MnemonicToSeed(mnemonic, "")
+	wipeString(mnemonic)
+	return newSecretFrom(seed)
+}
