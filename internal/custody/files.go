@@ -105,6 +105,21 @@ func ReadMnemonicFile(path string) (Mnemonic, error) {
 	return m, nil
 }
 
+// ReadShareFile reads a share file written by Init (same permission rule as
+// ReadPassphraseFile) and checks that its header matches its mnemonic; see ParseShareFile.
+func ReadShareFile(path string) (*Share, error) {
+	s, err := readSecretFile(path, maxShareFile)
+	if err != nil {
+		return nil, err
+	}
+	defer s.wipe()
+	sh, err := ParseShareFile(s.mem)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return sh, nil
+}
+
 // writeTemp writes data to a new temporary file in dir with mode 0600 and syncs it.
 func writeTemp(dir, pattern string, data []byte) (string, error) {
 	f, err := os.CreateTemp(dir, pattern)

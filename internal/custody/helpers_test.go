@@ -50,6 +50,20 @@ func initPassphrase(t testing.TB, params Argon2Params) (dir string, res *InitRes
 	return dir, res
 }
 
+// initShares seals a fresh root in a new directory with a k-of-n split returned in memory.
+func initShares(t testing.TB, k, n int) (dir string, res *InitResult) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "data")
+	res, err := Init(InitRequest{DataDir: dir, Shares: ShareSpec{Threshold: k, Count: n}})
+	if err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	if len(res.Shares) != n {
+		t.Fatalf("Init returned %d shares, want %d", len(res.Shares), n)
+	}
+	return dir, res
+}
+
 // snapshot records every file under dir (path → content) to show that a failure changed nothing.
 func snapshot(t testing.TB, dirs ...string) map[string]string {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,7 +26,7 @@ const kekLen = 32
 // they must then search for.
 var readSecretRandom = entropy.Read
 
-// InitRequest asks Init for a new seal.
+// InitRequest asks Init for a new seal. Exactly one of Passphrase and Shares is set.
 type InitRequest struct {
 	// DataDir receives the seal (DataDir/custody.seal); created with mode 0700 if missing.
 	DataDir string
@@ -34,6 +35,13 @@ type InitRequest struct {
 	Passphrase Passphrase
 	// Argon2 overrides DefaultArgon2Params(); it may not go below MinArgon2Params().
 	Argon2 Argon2Params
+
+	// Shares asks for a random KEK split k-of-n with SLIP-0039.
+	Shares ShareSpec
+	// SharesOut, if set, is a directory (created 0700 if missing) that receives one file per
+	// share, mode 0600; existing files are never overwritten. If empty, the shares are returned
+	// in InitResult.Shares for the caller to hand out.
+	SharesOut string
 
 	// Import, if set, is a BIP-39 mnemonic to seal instead of fresh entropy. It must pass
 	// hd.CheckImportMnemonic (no test mnemonics, no low-entropy patterns).
@@ -44,6 +52,11 @@ type InitRequest struct {
 type InitResult struct {
 	Info     SealInfo
 	SealPath string
+	// ShareFiles lists the files written to SharesOut, in share order.
+	ShareFiles []string
+	// Shares holds the shares when SharesOut was empty; the caller hands them out (Share.WriteTo)
+	// and wipes them.
+	Shares []*Share
 }
 
 // SealInfo is the public description of a seal, readable without unsealing (Inspect).
@@ -79,20 +92,27 @@ func passphraseKEK(p Passphrase, params Argon2Params, salt []byte) (*secretBytes
 // seal is written to a temporary file and linked into place last, share files are removed, and
 // directories it created are removed again.
 func Init(req InitRequest) (*InitResult, error) {
+	usePassphrase, useShares := !req.Passphrase.IsZero(), req.Shares != ShareSpec{}
 	switch {
 	case req.DataDir == "":
 		return nil, errors.New("custody: init needs a data directory")
-	case req.Passphrase.IsZero():
-		return nil, errors.New("custody: init needs a passphrase")
+	case usePassphrase == useShares:
+		return nil, errors.New("custody: init needs exactly one of a passphrase and a share split")
+	case req.SharesOut != "" && !useShares:
+		return nil, errors.New("custody: a share directory was given without a share split")
 	}
 	params := req.Argon2
-	if n := len(req.Passphrase.s.bytes()); n < MinPassphraseLen {
-		return nil, fmt.Errorf("custody: passphrase too short (%d bytes, at least %d)", n, MinPassphraseLen)
-	}
-	if params == (Argon2Params{}) {
-		params = DefaultArgon2Params()
-	}
-	if err := params.check(); err != nil {
+	if usePassphrase {
+		if n := len(req.Passphrase.s.bytes()); n < MinPassphraseLen {
+			return nil, fmt.Errorf("custody: passphrase too short (%d bytes, at least %d)", n, MinPassphraseLen)
+		}
+		if params == (Argon2Params{}) {
+			params = DefaultArgon2Params()
+		}
+		if err := params.check(); err != nil {
+			return nil, err
+		}
+	} else if err := req.Shares.validate(); err != nil {
 		return nil, err
 	}
 	sealPath := filepath.Join(req.DataDir, SealFileName)
@@ -110,25 +130,57 @@ func Init(req InitRequest) (*InitResult, error) {
 
 	h := &header{created: time.Now().Unix()}
 	rand.Read(h.sealID[:])
-	h.kind, h.argon = KEKPassphrase, params
-	rand.Read(h.salt[:])
-	kek, err := passphraseKEK(req.Passphrase, params, h.salt[:])
+	var kek *secretBytes
+	var shares []*Share
+	if usePassphrase {
+		h.kind, h.argon = KEKPassphrase, params
+		rand.Read(h.salt[:])
+		kek, err = passphraseKEK(req.Passphrase, params, h.salt[:])
+	} else {
+		h.kind = KEKShares
+		h.threshold, h.count = uint8(req.Shares.Threshold), uint8(req.Shares.Count)
+		kek, err = randomKEK()
+		if err == nil {
+			shares, h.identifier, err = splitKEK(kek.bytes(), req.Shares, h.sealID, h.createdTime())
+		}
+	}
 	if err != nil {
+		kek.wipe()
 		return nil, err
+	}
+	wipeShares := func() {
+		for _, s := range shares {
+			s.Wipe()
+		}
 	}
 	var nonce [nonceLen]byte
 	rand.Read(nonce[:])
 	file, err := encodeSeal(h, kek.bytes(), root.bytes(), nonce)
 	kek.wipe()
 	if err != nil {
+		wipeShares()
 		return nil, err
 	}
-	res, err := install(req, sealPath, file)
+	res, err := install(req, sealPath, file, shares)
+	if err != nil || req.SharesOut != "" {
+		wipeShares()
+	}
 	if err != nil {
 		return nil, err
 	}
 	res.Info = h.info()
+	if req.SharesOut == "" {
+		res.Shares = shares
+	}
 	return res, nil
+}
+
+func randomKEK() (*secretBytes, error) {
+	k, err := readSecretRandom(kekLen)
+	if err != nil {
+		return nil, fmt.Errorf("custody: %w", err)
+	}
+	return newSecretFrom(k)
 }
 
 // rootEntropy returns fresh 256-bit entropy, or the entropy of an imported mnemonic.
@@ -150,13 +202,20 @@ func rootEntropy(imp Mnemonic) (*secretBytes, error) {
 	return newSecretFrom(e)
 }
 
-// install writes the seal, removing everything it created if any step fails.
-func install(req InitRequest, sealPath string, file []byte) (res *InitResult, err error) {
-	var createdDirs []string
+// testHookBeforeShare lets tests fail Init half-way through writing the shares.
+var testHookBeforeShare = func(int) error { return nil }
+
+// install writes the share files (if asked) and then the seal, removing everything it created
+// if any step fails.
+func install(req InitRequest, sealPath string, file []byte, shares []*Share) (res *InitResult, err error) {
+	var createdDirs, createdFiles []string
 	var tmp string
 	defer func() {
 		if err == nil {
 			return
+		}
+		for _, f := range createdFiles {
+			_ = os.Remove(f)
 		}
 		if tmp != "" {
 			_ = os.Remove(tmp)
@@ -172,6 +231,28 @@ func install(req InitRequest, sealPath string, file []byte) (res *InitResult, er
 		return nil, err
 	}
 	res = &InitResult{SealPath: sealPath}
+	if req.SharesOut != "" {
+		dirs, err := mkdirOwned(req.SharesOut)
+		if err != nil {
+			return nil, err
+		}
+		// Deepest first across both calls: share directories may sit inside the data directory.
+		createdDirs = append(dirs, createdDirs...)
+		for i, s := range shares {
+			if err := testHookBeforeShare(i); err != nil {
+				return nil, err
+			}
+			p := filepath.Join(req.SharesOut, s.FileName())
+			if err := writeNewFile(p, func(w io.Writer) error { _, err := s.WriteTo(w); return err }); err != nil {
+				return nil, err
+			}
+			createdFiles = append(createdFiles, p)
+		}
+		if err := syncDir(req.SharesOut); err != nil {
+			return nil, err
+		}
+		res.ShareFiles = createdFiles
+	}
 	// A hard link, unlike rename, fails if the seal appeared meanwhile: never replace a seal.
 	if err := os.Link(tmp, sealPath); err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -191,10 +272,11 @@ func install(req InitRequest, sealPath string, file []byte) (res *InitResult, er
 	return res, nil
 }
 
-// UnsealRequest gives the means to open a seal.
+// UnsealRequest gives the means to open a seal: a passphrase or shares, as the seal requires.
 type UnsealRequest struct {
 	DataDir    string
 	Passphrase Passphrase
+	Shares     []*Share
 }
 
 // Inspect reads the public header of the seal in dataDir without unsealing it, for example to
@@ -235,7 +317,7 @@ func Unseal(req UnsealRequest) (*Vault, error) {
 	var keyErr error
 	switch sf.kind {
 	case KEKPassphrase:
-		if req.Passphrase.IsZero() {
+		if req.Passphrase.IsZero() || len(req.Shares) > 0 {
 			return nil, fmt.Errorf("%w: this seal is opened with a passphrase", ErrWrongUnlockMethod)
 		}
 		if err := sf.argon.check(); err != nil {
@@ -243,8 +325,12 @@ func Unseal(req UnsealRequest) (*Vault, error) {
 		}
 		kek, err = passphraseKEK(req.Passphrase, sf.argon, sf.salt[:])
 		keyErr = ErrWrongPassphrase
-	default:
-		return nil, fmt.Errorf("%w: this build opens only passphrase seals", ErrWrongUnlockMethod)
+	case KEKShares:
+		if !req.Passphrase.IsZero() || len(req.Shares) == 0 {
+			return nil, fmt.Errorf("%w: this seal is opened with %d of %d shares", ErrWrongUnlockMethod, sf.threshold, sf.count)
+		}
+		kek, err = combineShares(&sf.header, req.Shares)
+		keyErr = fmt.Errorf("%w: the shares do not open this seal", ErrShareMismatch)
 	}
 	if err != nil {
 		return nil, err

@@ -16,6 +16,9 @@ func TestPassphraseRoundTrip(t *testing.T) {
 	if res.Info.Kind != KEKPassphrase || res.Info.Argon2 != cheapArgon2 || res.Info.SealID.IsZero() {
 		t.Fatalf("info = %+v", res.Info)
 	}
+	if res.Shares != nil || res.ShareFiles != nil {
+		t.Fatal("passphrase seal returned shares")
+	}
 	fi, err := os.Stat(filepath.Join(dir, SealFileName))
 	if err != nil {
 		t.Fatal(err)
@@ -85,10 +88,15 @@ func TestInitRequestValidation(t *testing.T) {
 	}{
 		{"no dir", InitRequest{Passphrase: pass}, nil},
 		{"neither", InitRequest{DataDir: tmp}, nil},
+		{"both", InitRequest{DataDir: tmp, Passphrase: pass, Shares: ShareSpec{2, 3}}, nil},
+		{"share dir without split", InitRequest{DataDir: tmp, Passphrase: pass, SharesOut: tmp}, nil},
 		{"short passphrase", InitRequest{DataDir: tmp, Passphrase: short}, nil},
 		{"weak memory", InitRequest{DataDir: tmp, Passphrase: pass, Argon2: Argon2Params{MemoryKiB: 4, Time: 3, Threads: 1}}, ErrKDFTooWeak},
 		{"weak time", InitRequest{DataDir: tmp, Passphrase: pass, Argon2: Argon2Params{MemoryKiB: 64, Time: 0, Threads: 1}}, ErrKDFTooWeak},
 		{"huge memory", InitRequest{DataDir: tmp, Passphrase: pass, Argon2: Argon2Params{MemoryKiB: 1 << 31, Time: 3, Threads: 1}}, nil},
+		{"threshold 1", InitRequest{DataDir: tmp, Shares: ShareSpec{1, 3}}, nil},
+		{"threshold above count", InitRequest{DataDir: tmp, Shares: ShareSpec{4, 3}}, nil},
+		{"17 shares", InitRequest{DataDir: tmp, Shares: ShareSpec{2, 17}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +128,10 @@ func TestAlreadyInitialized(t *testing.T) {
 	if !errors.Is(err, ErrAlreadyInitialized) {
 		t.Fatalf("second passphrase Init: %v", err)
 	}
+	_, err = Init(InitRequest{DataDir: dir, Shares: ShareSpec{2, 3}, SharesOut: filepath.Join(dir, "shares")})
+	if !errors.Is(err, ErrAlreadyInitialized) {
+		t.Fatalf("second shares Init: %v", err)
+	}
 	sameSnapshot(t, before, snapshot(t, dir))
 }
 
@@ -136,6 +148,7 @@ func TestNotInitialized(t *testing.T) {
 func TestWrongPassphraseAndMethod(t *testing.T) {
 	fastKDF(t)
 	dir, _ := initPassphrase(t, cheapArgon2)
+	_, sres := initShares(t, 2, 3)
 	before := snapshot(t, dir)
 	tests := []struct {
 		name string
@@ -145,6 +158,8 @@ func TestWrongPassphraseAndMethod(t *testing.T) {
 		{"wrong passphrase", UnsealRequest{Passphrase: mustPassphrase(t, "correct horse battery stapler")}, ErrWrongPassphrase},
 		{"prefix", UnsealRequest{Passphrase: mustPassphrase(t, "correct horse battery stapl")}, ErrWrongPassphrase},
 		{"no passphrase", UnsealRequest{}, ErrWrongUnlockMethod},
+		{"shares for passphrase seal", UnsealRequest{Shares: sres.Shares[:2]}, ErrWrongUnlockMethod},
+		{"both", UnsealRequest{Passphrase: mustPassphrase(t, testPassphrase), Shares: sres.Shares[:2]}, ErrWrongUnlockMethod},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,11 +197,13 @@ func sealKinds(t *testing.T) map[string]struct {
 } {
 	fastKDF(t)
 	pdir, _ := initPassphrase(t, cheapArgon2)
+	sdir, sres := initShares(t, 2, 3)
 	return map[string]struct {
 		dir string
 		req UnsealRequest
 	}{
 		"passphrase": {pdir, UnsealRequest{DataDir: pdir, Passphrase: mustPassphrase(t, testPassphrase)}},
+		"shares":     {sdir, UnsealRequest{DataDir: sdir, Shares: sres.Shares[1:]}},
 	}
 }
 
@@ -346,4 +363,34 @@ func TestImportMnemonic(t *testing.T) {
 	if _, err := os.Stat(dir2); !os.IsNotExist(err) {
 		t.Fatal("refused import left a directory")
 	}
+}
+
+// TestInitLeavesNothingOnFailure fails Init while it writes the third share.
+func TestInitLeavesNothingOnFailure(t *testing.T) {
+	base := t.TempDir()
+	dir, out := filepath.Join(base, "data"), filepath.Join(base, "shares", "alice")
+	testHookBeforeShare = func(i int) error {
+		if i == 2 {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	defer func() { testHookBeforeShare = func(int) error { return nil } }()
+	if _, err := Init(InitRequest{DataDir: dir, Shares: ShareSpec{2, 4}, SharesOut: out}); err == nil {
+		t.Fatal("Init succeeded")
+	}
+	entries, _ := os.ReadDir(base)
+	if len(entries) != 0 {
+		t.Fatalf("left behind %v", entries)
+	}
+
+	// Pre-existing directories stay, and so do files that were there.
+	os.MkdirAll(out, 0o700)
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(filepath.Join(out, "note.txt"), []byte("x"), 0o600)
+	before := snapshot(t, base)
+	if _, err := Init(InitRequest{DataDir: dir, Shares: ShareSpec{2, 4}, SharesOut: out}); err == nil {
+		t.Fatal("Init succeeded")
+	}
+	sameSnapshot(t, before, snapshot(t, base))
 }

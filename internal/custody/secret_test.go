@@ -16,20 +16,27 @@ import (
 // TestRedaction prints and logs every type that carries a secret, with every common verb and
 // through slog's JSON handler, and looks for the secret (raw and hex).
 func TestRedaction(t *testing.T) {
+	_, res := initShares(t, 2, 3)
+	share := res.Shares[0]
 	secret := "tr0ub4dor&3 quite secret words"
 	pass := mustPassphrase(t, secret)
 	mn, _ := NewMnemonic([]byte(secret))
 	sm, _ := NewShareMnemonic([]byte(secret))
+	shareWords := share.Mnemonic.s.view()
 
 	values := map[string]any{
 		"Passphrase":    pass,
 		"*Passphrase":   &pass,
 		"Mnemonic":      mn,
 		"ShareMnemonic": sm,
+		"Share":         share,
+		"Share value":   *share,
+		"[]*Share":      res.Shares,
 		"struct":        struct{ P Passphrase }{pass},
+		"InitResult":    res,
 		"secretBytes":   pass.s, // internal: fmt prints the pointer only
 	}
-	needles := []string{secret, hex.EncodeToString([]byte(secret)), strings.ToUpper(hex.EncodeToString([]byte(secret)))}
+	needles := []string{secret, hex.EncodeToString([]byte(secret)), strings.ToUpper(hex.EncodeToString([]byte(secret))), shareWords, strings.Fields(shareWords)[5] + " " + strings.Fields(shareWords)[6]}
 	for name, v := range values {
 		var out bytes.Buffer
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
@@ -48,7 +55,7 @@ func TestRedaction(t *testing.T) {
 				t.Errorf("%s: output contains a secret:\n%s", name, out.String())
 			}
 		}
-		if !strings.Contains(out.String(), redacted) {
+		if name != "[]*Share" && name != "InitResult" && !strings.Contains(out.String(), redacted) {
 			t.Errorf("%s: output does not say %s:\n%s", name, redacted, out.String())
 		}
 	}
@@ -152,12 +159,15 @@ func TestReadPassphraseFile(t *testing.T) {
 	}
 }
 
-func TestReadMnemonicFilePermissions(t *testing.T) {
+func TestReadMnemonicAndShareFilePermissions(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "m")
 	os.WriteFile(p, []byte("legal winner thank year wave sausage worth useful legal winner thank yellow\n"), 0o644)
 	if _, err := ReadMnemonicFile(p); !errors.Is(err, ErrInsecurePermissions) {
 		t.Fatalf("mnemonic: %v", err)
+	}
+	if _, err := ReadShareFile(p); !errors.Is(err, ErrInsecurePermissions) {
+		t.Fatalf("share: %v", err)
 	}
 	os.Chmod(p, 0o600)
 	m, err := ReadMnemonicFile(p)
