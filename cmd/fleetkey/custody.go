@@ -1,0 +1,310 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/fleetkey/fleetkey/internal/custody"
+	"github.com/fleetkey/fleetkey/internal/keys/entropy"
+	"github.com/fleetkey/fleetkey/internal/keys/hd"
+)
+
+func init() {
+	extraCommands = append(extraCommands,
+		command{"init", "create and seal a new root seed (passphrase or K-of-N shares)", runInit},
+		command{"keys", "derivation checks: print the address of a key path (never a private key)", runKeys},
+	)
+}
+
+const defaultDataDir = "./fleetkey-data"
+
+const initHelp = `
+Create a new 256-bit root seed (from crypto/rand, behind SP 800-90B start-up health tests) and seal
+it in DATA_DIR/custody.seal. The key-encryption key comes from exactly one of:
+
+  --passphrase-file FILE        an operator passphrase (Argon2id); the file must have mode 0600.
+                                With --generate-passphrase, FILE must not exist: a random
+                                passphrase is written there (mode 0600).
+  --shares N --threshold K      K-of-N SLIP-0039 shares (2 <= K <= N <= 16). Each share goes to its
+                                own file in --shares-out DIR (mode 0600); without --shares-out the
+                                shares are printed to stdout, once.
+
+--import-mnemonic-file FILE seals an existing BIP-39 mnemonic instead of generating one; weak, short
+and published test mnemonics are refused. Nothing is written when any step fails.`
+
+func runInit(env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "init", "[flags]", initHelp)
+	dataDir := fs.String("data-dir", defaultDataDir, "data directory that will hold the sealed root seed")
+	passFile := fs.String("passphrase-file", "", "file holding the operator passphrase (mode 0600)")
+	genPass := fs.Bool("generate-passphrase", false, "write a new random passphrase to --passphrase-file (must not exist)")
+	shares := fs.Int("shares", 0, "number of SLIP-0039 shares to create (N)")
+	threshold := fs.Int("threshold", 0, "number of shares needed to unseal (K)")
+	sharesOut := fs.String("shares-out", "", "directory to write one share file per operator into (else printed)")
+	importFile := fs.String("import-mnemonic-file", "", "seal this BIP-39 mnemonic instead of a new seed (mode 0600)")
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	req := custody.InitRequest{DataDir: *dataDir}
+	switch {
+	case *passFile != "" && (*shares != 0 || *threshold != 0):
+		return errors.New("choose either --passphrase-file or --shares/--threshold, not both")
+	case *passFile == "" && *shares == 0 && *threshold == 0:
+		return errors.New("choose how to hold the key-encryption key: --passphrase-file FILE or --shares N --threshold K")
+	case *genPass && *passFile == "":
+		return errors.New("--generate-passphrase needs --passphrase-file FILE to write the passphrase to")
+	case *sharesOut != "" && *shares == 0:
+		return errors.New("--shares-out needs --shares N --threshold K")
+	}
+	if _, err := custody.Inspect(*dataDir); err == nil {
+		return fmt.Errorf("%s is already initialized (%s exists); nothing changed", *dataDir, filepath.Join(*dataDir, custody.SealFileName))
+	}
+
+	if *importFile != "" {
+		m, err := custody.ReadMnemonicFile(*importFile)
+		if err != nil {
+			return err
+		}
+		defer m.Wipe()
+		req.Import = m
+	}
+
+	var createdPassFile string
+	if *passFile != "" {
+		if *genPass {
+			if err := writeGeneratedPassphrase(*passFile); err != nil {
+				return err
+			}
+			createdPassFile = *passFile
+		}
+		p, err := custody.ReadPassphraseFile(*passFile)
+		if err != nil {
+			return err
+		}
+		defer p.Wipe()
+		req.Passphrase = p
+	} else {
+		req.Shares = custody.ShareSpec{Threshold: *threshold, Count: *shares}
+		req.SharesOut = *sharesOut
+	}
+
+	res, err := custody.Init(req)
+	if err != nil {
+		if createdPassFile != "" {
+			_ = os.Remove(createdPassFile)
+		}
+		return err
+	}
+	defer func() {
+		for _, s := range res.Shares {
+			s.Wipe()
+		}
+	}()
+	info := res.Info
+	fmt.Fprintf(env.stdout, "sealed a new root seed in %s\nseal id %s\n", res.SealPath, info.SealID)
+	switch info.Kind {
+	case custody.KEKPassphrase:
+		a := info.Argon2
+		fmt.Fprintf(env.stdout, "unseal with: passphrase (argon2id, %d MiB, %d passes, %d lanes)\n", a.MemoryKiB/1024, a.Time, a.Threads)
+		if createdPassFile != "" {
+			fmt.Fprintf(env.stdout, "generated passphrase written to %s (mode 0600): keep it apart from the data directory\n", createdPassFile)
+		}
+	case custody.KEKShares:
+		fmt.Fprintf(env.stdout, "unseal with: any %d of %d SLIP-0039 shares\n", info.Threshold, info.Count)
+		if len(res.ShareFiles) > 0 {
+			for _, f := range res.ShareFiles {
+				fmt.Fprintf(env.stdout, "share file %s\n", f)
+			}
+			fmt.Fprintf(env.stdout, "hand each share file to a different operator, then delete it from this machine\n")
+		} else {
+			fmt.Fprintf(env.stdout, "\nthe shares follow; they are shown once and not stored anywhere:\n\n")
+			for _, s := range res.Shares {
+				if _, err := s.WriteTo(env.stdout); err != nil {
+					return err
+				}
+				fmt.Fprintln(env.stdout)
+			}
+		}
+	}
+	return nil
+}
+
+// writeGeneratedPassphrase writes 32 random bytes, base64url-encoded, to a new 0600 file.
+func writeGeneratedPassphrase(path string) error {
+	raw, err := entropy.Read(32)
+	if err != nil {
+		return err
+	}
+	defer clear(raw)
+	enc := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw))+1)
+	defer clear(enc)
+	base64.RawURLEncoding.Encode(enc, raw)
+	enc[len(enc)-1] = '\n'
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s already exists; --generate-passphrase never overwrites a file", path)
+		}
+		return err
+	}
+	if _, err := f.Write(enc); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+const keysAddressHelp = `
+Print the EIP-55 checksummed address of one key path. Nothing secret is ever printed.
+
+The key path is --path PATH (BIP-32, e.g. "m/44'/60'/0'/0/0"; ' and h both mark hardened) or
+--agent FLEET/AGENT/GENERATION, the fleetkey agent path m/44'/60'/FLEET'/AGENT'/GENERATION'.
+
+The root is either
+  --mnemonic-file FILE                          a BIP-39 mnemonic (a derivation check tool: test
+                                                mnemonics are accepted here), or
+  --data-dir DIR with --passphrase-file FILE    the sealed root seed of DIR, unsealed in memory, or
+  --data-dir DIR with --share-file F (repeated) K share files.`
+
+func runKeys(env *cliEnv, args []string) error {
+	if len(args) == 0 || args[0] != "address" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintf(env.stdout, "usage: fleetkey keys address [flags]\n%s\n", keysAddressHelp)
+			return nil
+		}
+		fmt.Fprintf(env.stderr, "usage: fleetkey keys address [flags]\n")
+		return errUsage
+	}
+	fs := newFlagSet(env, "keys address", "[flags]", keysAddressHelp)
+	pathFlag := fs.String("path", "", "BIP-32 path, e.g. m/44'/60'/0'/0/0")
+	agentFlag := fs.String("agent", "", "fleetkey agent path as FLEET/AGENT/GENERATION")
+	mnemonicFile := fs.String("mnemonic-file", "", "BIP-39 mnemonic file (mode 0600)")
+	bip39Pass := fs.String("bip39-passphrase-file", "", "optional BIP-39 passphrase file for --mnemonic-file (mode 0600)")
+	dataDir := fs.String("data-dir", "", "data directory with a sealed root seed")
+	passFile := fs.String("passphrase-file", "", "passphrase file to unseal --data-dir")
+	var shareFiles stringsFlag
+	fs.Var(&shareFiles, "share-file", "share file to unseal --data-dir (repeat K times)")
+	if err := parseFlags(env, fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	path, err := keyPathFromFlags(*pathFlag, *agentFlag)
+	if err != nil {
+		return err
+	}
+
+	var vault *custody.Vault
+	switch {
+	case *mnemonicFile != "" && *dataDir != "":
+		return errors.New("choose either --mnemonic-file or --data-dir, not both")
+	case *mnemonicFile != "":
+		if *passFile != "" || len(shareFiles) > 0 {
+			return errors.New("--passphrase-file and --share-file unseal a --data-dir; use --bip39-passphrase-file for a mnemonic's passphrase")
+		}
+		m, err := custody.ReadMnemonicFile(*mnemonicFile)
+		if err != nil {
+			return err
+		}
+		defer m.Wipe()
+		var bp custody.Passphrase
+		if *bip39Pass != "" {
+			if bp, err = custody.ReadPassphraseFile(*bip39Pass); err != nil {
+				return err
+			}
+			defer bp.Wipe()
+		}
+		if vault, err = custody.VaultFromMnemonic(m, bp); err != nil {
+			return err
+		}
+	case *dataDir != "":
+		if vault, err = unsealFromFlags(*dataDir, *passFile, shareFiles); err != nil {
+			return err
+		}
+	default:
+		return errors.New("give the root: --mnemonic-file FILE, or --data-dir DIR with --passphrase-file or --share-file")
+	}
+	defer vault.Close()
+	key, err := vault.Key(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, key.Address().Hex())
+	return nil
+}
+
+func keyPathFromFlags(pathFlag, agentFlag string) (hd.Path, error) {
+	switch {
+	case pathFlag != "" && agentFlag != "":
+		return nil, errors.New("choose either --path or --agent, not both")
+	case pathFlag != "":
+		return hd.ParsePath(pathFlag)
+	case agentFlag != "":
+		parts := strings.Split(agentFlag, "/")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("--agent %q: want FLEET/AGENT/GENERATION, e.g. 0/1/0", agentFlag)
+		}
+		var n [3]uint32
+		for i, p := range parts {
+			v, err := strconv.ParseUint(p, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--agent %q: %q is not a non-negative integer", agentFlag, p)
+			}
+			n[i] = uint32(v)
+		}
+		return hd.AgentPath(n[0], n[1], n[2])
+	default:
+		return nil, errors.New("give the key path: --path PATH or --agent FLEET/AGENT/GENERATION")
+	}
+}
+
+// unsealFromFlags opens the seal in dataDir with a passphrase file or share files.
+func unsealFromFlags(dataDir, passFile string, shareFiles []string) (*custody.Vault, error) {
+	req := custody.UnsealRequest{DataDir: dataDir}
+	switch {
+	case passFile != "" && len(shareFiles) > 0:
+		return nil, errors.New("choose either --passphrase-file or --share-file, not both")
+	case passFile != "":
+		p, err := custody.ReadPassphraseFile(passFile)
+		if err != nil {
+			return nil, err
+		}
+		defer p.Wipe()
+		req.Passphrase = p
+	case len(shareFiles) > 0:
+		for _, f := range shareFiles {
+			s, err := custody.ReadShareFile(f)
+			if err != nil {
+				return nil, err
+			}
+			defer s.Wipe()
+			req.Shares = append(req.Shares, s)
+		}
+	default:
+		info, err := custody.Inspect(dataDir)
+		if err != nil {
+			return nil, err
+		}
+		if info.Kind == custody.KEKShares {
+			return nil, fmt.Errorf("%s is sealed with %d-of-%d shares: give --share-file %d times", dataDir, info.Threshold, info.Count, info.Threshold)
+		}
+		return nil, fmt.Errorf("%s is sealed with a passphrase: give --passphrase-file FILE", dataDir)
+	}
+	return custody.Unseal(req)
+}
