@@ -374,3 +374,30 @@ func TestLocalKeyPayerRedacts(t *testing.T) {
 		t.Fatal("destroyed payer paid")
 	}
 }
+
+func TestClientMalformedSettlementHeader(t *testing.T) {
+	for _, bad := range []string{"%%%", "eyJ9", "bnVsbA==", "e30="} {
+		srv := &scriptedServer{version: 2, onPaid: func(w http.ResponseWriter, r *http.Request, h string) {
+			w.Header().Set(x402.HeaderPaymentResponse, bad)
+			io.WriteString(w, "content")
+		}}
+		ts := httptest.NewServer(srv)
+		resp, err := x402.NewClient(testPayer(t)).Get(ts.URL)
+		ts.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		res := x402.ResultFromResponse(resp)
+		if resp.StatusCode != 200 || res == nil || res.Settlement != nil || !errors.Is(res.Err, x402.ErrMalformedHeader) {
+			t.Fatalf("%q: status %d result %+v", bad, resp.StatusCode, res)
+		}
+		if _, err := x402.SettlementFromResponse(resp); !errors.Is(err, x402.ErrMalformedHeader) {
+			t.Fatalf("%q: SettlementFromResponse err %v", bad, err)
+		}
+	}
+	resp := &http.Response{Header: http.Header{}}
+	if _, err := x402.SettlementFromResponse(resp); !errors.Is(err, x402.ErrNoSettlement) {
+		t.Fatalf("no header: %v", err)
+	}
+}

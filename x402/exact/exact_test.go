@@ -33,7 +33,9 @@ type vectorFile struct {
 	Signature       string             `json:"signature"`
 }
 
-func loadVector(t *testing.T) vectorFile {
+func loadVector(t *testing.T) vectorFile { return loadVectorB(t) }
+
+func loadVectorB(t testing.TB) vectorFile {
 	t.Helper()
 	b, err := os.ReadFile("../testdata/x402-eip3009-signature.json")
 	if err != nil {
