@@ -20,6 +20,10 @@ func VaultFromMnemonic(m Mnemonic, passphrase Passphrase) (*Vault, error) {
 		return nil, fmt.Errorf("custody: mnemonic: %w", err)
 	}
 	clear(ent)
+	// The seed is as sensitive here as after Unseal, test mnemonic or not.
+	if err := ProtectProcess(); err != nil {
+		return nil, err
+	}
 	var pass string
 	if !passphrase.IsZero() {
 		pass = passphrase.s.view()

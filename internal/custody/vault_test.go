@@ -3,6 +3,7 @@ package custody
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -187,5 +188,44 @@ func TestVaultPrints(t *testing.T) {
 	s := v.String()
 	if !bytes.Contains([]byte(s), []byte(v.Info().SealID.String())) {
 		t.Fatalf("String = %q", s)
+	}
+}
+
+// TestVaultFromMnemonic checks the derivation-check entry point against the widely used vector
+// "abandon ×11 about" → m/44'/60'/0'/0/0 = 0x9858EfFD232B4033E47d90003D41EC34EcaEda94.
+func TestVaultFromMnemonic(t *testing.T) {
+	m, err := NewMnemonic([]byte("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := VaultFromMnemonic(m, Passphrase{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	k, err := v.Key(mustPath(t, "m/44'/60'/0'/0/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Address().Hex(); got != "0x9858EfFD232B4033E47d90003D41EC34EcaEda94" {
+		t.Fatalf("address %s", got)
+	}
+	// A BIP-39 passphrase changes the seed.
+	vp, err := VaultFromMnemonic(m, mustPassphrase(t, "TREZOR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vp.Close()
+	// BIP-39 English vector 1 (../shared/reference/vectors/bip39-vectors.json).
+	if got := hex.EncodeToString(vp.seed.bytes()); got != "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04" {
+		t.Fatalf("seed %s", got)
+	}
+	kp, _ := vp.Key(mustPath(t, "m/44'/60'/0'/0/0"))
+	if kp.Address() == k.Address() {
+		t.Fatal("passphrase ignored")
+	}
+	bad, _ := NewMnemonic([]byte("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon"))
+	if _, err := VaultFromMnemonic(bad, Passphrase{}); err == nil {
+		t.Fatal("bad checksum accepted")
 	}
 }
