@@ -1,0 +1,67 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+)
+
+// ErrReverted reports a mined transaction whose receipt status is failure.
+var ErrReverted = errors.New("chain: transaction reverted")
+
+// ReceiptReader is the part of an Ethereum client WaitReceipt needs; *ethclient.Client has it.
+type ReceiptReader interface {
+	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
+}
+
+// Poll intervals for WaitReceipt: start short because the devnet mines on arrival, back off to
+// stay polite to a remote node.
+const (
+	firstPoll = 5 * time.Millisecond
+	maxPoll   = 500 * time.Millisecond
+)
+
+// WaitReceipt polls for the receipt of hash until it exists or ctx ends. It returns the receipt
+// whatever its status; use WaitSuccess to treat a revert as an error.
+func WaitReceipt(ctx context.Context, c ReceiptReader, hash common.Hash) (*types.Receipt, error) {
+	delay := firstPoll
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("chain: waiting for receipt of %s: %w", hash.Hex(), ctx.Err())
+		case <-timer.C:
+		}
+		r, err := c.TransactionReceipt(ctx, hash)
+		switch {
+		case err == nil:
+			return r, nil
+		case !errors.Is(err, ethereum.NotFound):
+			// Nodes answer "not found" while a transaction is pending; anything else is real.
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("chain: waiting for receipt of %s: %w", hash.Hex(), ctx.Err())
+			}
+			return nil, fmt.Errorf("chain: receipt of %s: %w", hash.Hex(), err)
+		}
+		timer.Reset(delay)
+		delay = min(delay*2, maxPoll)
+	}
+}
+
+// WaitSuccess is WaitReceipt that also fails with ErrReverted when the transaction reverted.
+func WaitSuccess(ctx context.Context, c ReceiptReader, hash common.Hash) (*types.Receipt, error) {
+	r, err := WaitReceipt(ctx, c, hash)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != types.ReceiptStatusSuccessful {
+		return r, fmt.Errorf("%w: %s in block %d", ErrReverted, hash.Hex(), r.BlockNumber)
+	}
+	return r, nil
+}
