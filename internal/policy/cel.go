@@ -10,6 +10,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
 )
 
 // CEL limits. An honest rule costs well under a thousand units; the limits bound what
@@ -149,13 +150,47 @@ func compileCEL(expr string) (cel.Program, []celIssue) {
 }
 
 // celVars is the activation for one evaluation, shared by every rule at every level.
+// Each variable is built on first use only: most rules read one or two of them.
 type celVars struct {
-	vars map[string]any
+	e     *evaluation
+	req   *celRequest
+	agent *celAgent
+	spend *celSpend
 }
+
+func (v *celVars) ResolveName(name string) (any, bool) {
+	switch name {
+	case "request":
+		if v.req == nil {
+			v.req = v.e.celRequest()
+		}
+		return v.req, true
+	case "agent":
+		if v.agent == nil {
+			a := &v.e.req.Agent
+			labels := a.Labels
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			v.agent = &celAgent{ID: a.ID, Name: a.Name, Group: a.Group, Fleet: a.Fleet, Labels: labels}
+		}
+		return v.agent, true
+	case "spend":
+		if v.spend == nil {
+			v.spend = v.e.celSpend()
+		}
+		return v.spend, true
+	case "now":
+		return v.e.now, true
+	}
+	return nil, false
+}
+
+func (v *celVars) Parent() interpreter.Activation { return nil }
 
 // eval runs one rule: (true, nil) allows, (false, nil) denies, an error denies too.
 func (r *celRule) eval(ctx context.Context, v *celVars) (bool, error) {
-	out, _, err := r.prg.ContextEval(ctx, v.vars)
+	out, _, err := r.prg.ContextEval(ctx, v)
 	if err != nil {
 		return false, err
 	}

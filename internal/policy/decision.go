@@ -202,6 +202,26 @@ type WindowLimit struct {
 	PolicyHash string
 }
 
+// Hashes holds the policy hash of each level; empty where the level has no policy.
+type Hashes struct {
+	Fleet string `json:"fleet,omitempty"`
+	Group string `json:"group,omitempty"`
+	Agent string `json:"agent,omitempty"`
+}
+
+// Get returns the hash at level l.
+func (h Hashes) Get(l Level) string {
+	switch l {
+	case Fleet:
+		return h.Fleet
+	case Group:
+		return h.Group
+	case Agent:
+		return h.Agent
+	}
+	return ""
+}
+
 // Approval is one level's requirement of human approval.
 type Approval struct {
 	Level Level
@@ -232,7 +252,7 @@ type Decision struct {
 	PolicyHash string
 
 	// PolicyHashes names the policy at every level that has one.
-	PolicyHashes map[Level]string
+	PolicyHashes Hashes
 
 	// For Allow and NeedsApproval. MaxValidity is the smallest max_validity of all
 	// levels (zero: no level caps it); the signer must cap validBefore accordingly.
@@ -302,14 +322,31 @@ func (s Set) SnapshotSpec() SnapshotSpec {
 	return spec
 }
 
-// Windows returns every window limit at every level of the set.
+// Windows returns every window limit at every level of the set, fleet first, each
+// level's windows shortest first.
 func (s Set) Windows() []WindowLimit {
-	var out []WindowLimit
+	n := 0
 	for _, l := range levels {
-		p := s.at(l)
-		if p == nil {
-			continue
+		if p := s.at(l); p != nil {
+			n += len(p.windows)
 		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]WindowLimit, 0, n)
+	for _, l := range levels {
+		if p := s.at(l); p != nil {
+			out = append(out, p.windowLimits[l-Fleet]...)
+		}
+	}
+	return out
+}
+
+// windowLimits precomputes a policy's WindowLimit list for each level it may be
+// attached at, so that Evaluate only copies them.
+func (p *Policy) computeWindowLimits() {
+	for _, l := range levels {
 		for _, w := range p.windows {
 			wl := WindowLimit{Level: l, Window: w.dur, MaxAmount: -1, MaxCount: -1,
 				Rule: l.String() + ":limits.windows[" + w.label + "]", PolicyHash: p.hash}
@@ -319,8 +356,7 @@ func (s Set) Windows() []WindowLimit {
 			if w.hasMaxCount {
 				wl.MaxCount = w.maxCount
 			}
-			out = append(out, wl)
+			p.windowLimits[l-Fleet] = append(p.windowLimits[l-Fleet], wl)
 		}
 	}
-	return out
 }

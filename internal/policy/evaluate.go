@@ -62,10 +62,14 @@ func Evaluate(set Set, req Request, snap Snapshot, now time.Time) Decision {
 	present := false
 	for _, l := range levels {
 		if p := set.at(l); p != nil {
-			if d.PolicyHashes == nil {
-				d.PolicyHashes = make(map[Level]string, 3)
+			switch l {
+			case Fleet:
+				d.PolicyHashes.Fleet = p.hash
+			case Group:
+				d.PolicyHashes.Group = p.hash
+			case Agent:
+				d.PolicyHashes.Agent = p.hash
 			}
-			d.PolicyHashes[l] = p.hash
 			present = true
 		}
 	}
@@ -128,10 +132,10 @@ func (e *evaluation) checkRequest() *denial {
 	}
 	r := e.req
 	var err error
-	if e.rc.payTo, err = normalizeAddress(r.PayTo); err != nil {
+	if e.rc.payTo, err = requestAddress(r.PayTo); err != nil {
 		return bad("request.pay_to", r.PayTo, err.Error())
 	}
-	if e.rc.asset, err = normalizeAddress(r.Asset); err != nil {
+	if e.rc.asset, err = requestAddress(r.Asset); err != nil {
 		return bad("request.asset", r.Asset, err.Error())
 	}
 	if r.AssetSymbol != "" {
@@ -165,8 +169,8 @@ func stageDenyLists(e *evaluation, _ Level, p *Policy) *denial {
 	if s, ok := m.matchAsset(e.rc.asset, e.rc.symbol); ok {
 		return &denial{reason: ReasonAssetDenied, path: "deny.assets", limit: s, observed: e.assetObserved()}
 	}
-	if s, ok := m.matchNetwork(e.rc.network); ok {
-		return &denial{reason: ReasonNetworkDenied, path: "deny.networks", limit: s, observed: e.rc.network.String()}
+	if nw, ok := m.matchNetwork(e.rc.network); ok {
+		return &denial{reason: ReasonNetworkDenied, path: "deny.networks", limit: nw.String(), observed: e.req.Network}
 	}
 	return nil
 }
@@ -201,7 +205,7 @@ func stageAllowLists(e *evaluation, _ Level, p *Policy) *denial {
 	}
 	if m.networks != nil {
 		if _, ok := m.matchNetwork(e.rc.network); !ok {
-			return &denial{reason: ReasonNetworkNotAllowed, path: "allow.networks", observed: e.rc.network.String()}
+			return &denial{reason: ReasonNetworkNotAllowed, path: "allow.networks", observed: e.req.Network}
 		}
 	}
 	return nil
@@ -251,7 +255,7 @@ func stagePerPayment(e *evaluation, _ Level, p *Policy) *denial {
 func stageWindows(e *evaluation, l Level, p *Policy) *denial {
 	for i := range p.windows {
 		w := &p.windows[i]
-		path := "limits.windows[" + w.label + "]"
+		path := w.path
 		s, ok := e.snap.Spend[SpendKey{l, w.dur}]
 		if !ok || s.Amount < 0 || s.Count < 0 {
 			return &denial{reason: ReasonSnapshotIncomplete, path: path,
@@ -287,7 +291,7 @@ func stageCEL(e *evaluation, _ Level, p *Policy) *denial {
 		return nil
 	}
 	if e.vars == nil {
-		e.vars = e.celVars()
+		e.vars = &celVars{e: e}
 		e.ctx, e.cancel = context.WithTimeout(context.Background(), celTimeout)
 	}
 	for i := range p.cel {
@@ -308,13 +312,25 @@ func stageCEL(e *evaluation, _ Level, p *Policy) *denial {
 	return nil
 }
 
-// celVars builds the CEL view of the evaluation once, for all rules at all levels.
-func (e *evaluation) celVars() *celVars {
+// celRequest is the CEL view of the request.
+func (e *evaluation) celRequest() *celRequest {
 	r := e.req
 	validity := r.Validity
 	if e.maxValidity > 0 && (validity == 0 || validity > e.maxValidity) {
 		validity = e.maxValidity
 	}
+	return &celRequest{
+		Amount: r.Amount, AmountAtomic: r.AmountAtomic,
+		PayTo: e.rc.payTo, Asset: e.rc.asset, AssetSymbol: e.rc.symbol,
+		Network: r.Network, Scheme: e.rc.target.scheme,
+		Host: e.rc.target.host, Origin: e.rc.target.origin, URL: r.URL,
+		Method: r.Method, ValidForSeconds: int64(validity / time.Second),
+	}
+}
+
+// celSpend is the CEL view of the snapshot: windows keyed by their canonical spelling
+// ("1m", "1h", "24h", "168h").
+func (e *evaluation) celSpend() *celSpend {
 	spend := &celSpend{
 		Fleet:    map[string]celWindow{},
 		Group:    map[string]celWindow{},
@@ -338,21 +354,5 @@ func (e *evaluation) celVars() *celVars {
 	for l, n := range e.snap.Requests {
 		spend.Requests[l.String()] = n
 	}
-	labels := r.Agent.Labels
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	return &celVars{vars: map[string]any{
-		"request": &celRequest{
-			Amount: r.Amount, AmountAtomic: r.AmountAtomic,
-			PayTo: e.rc.payTo, Asset: e.rc.asset, AssetSymbol: e.rc.symbol,
-			Network: e.rc.network.String(), Scheme: e.rc.target.scheme,
-			Host: e.rc.target.host, Origin: e.rc.target.origin, URL: r.URL,
-			Method: r.Method, ValidForSeconds: int64(validity / time.Second),
-		},
-		"agent": &celAgent{ID: r.Agent.ID, Name: r.Agent.Name, Group: r.Agent.Group,
-			Fleet: r.Agent.Fleet, Labels: labels},
-		"spend": spend,
-		"now":   e.now,
-	}}
+	return spend
 }

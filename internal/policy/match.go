@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -35,6 +36,31 @@ func normalizeAddress(s string) (string, error) {
 		return "", fmt.Errorf("%q has an invalid EIP-55 checksum (write it all lower case to skip the check)", s)
 	}
 	return "0x" + strings.ToLower(s[2:]), nil
+}
+
+// requestAddress validates and lower-cases an address from a payment request. Unlike
+// policy entries it is not checksum-verified: the signer compares and signs the 20
+// bytes, which case does not change, and hashing every address per payment would cost
+// more than the rest of the evaluation.
+func requestAddress(s string) (string, error) {
+	if len(s) != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
+		return "", fmt.Errorf("%q is not an address (0x followed by 40 hex digits)", s)
+	}
+	lower := true
+	for i := 2; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			lower = false
+		default:
+			return "", fmt.Errorf("%q is not an address (0x followed by 40 hex digits)", s)
+		}
+	}
+	if lower && s[1] == 'x' {
+		return s, nil
+	}
+	return strings.ToLower(s), nil
 }
 
 // originPattern is one entry of an origins list: a host name, "*." + a domain, or an
@@ -149,18 +175,22 @@ func normalizeHost(h string) (string, error) {
 		}
 		return "[" + a.String() + "]", nil
 	}
-	if a, err := netip.ParseAddr(h); err == nil {
-		if !a.Is4() {
+	if strings.Trim(h, "0123456789.") == "" || strings.Contains(h, ":") {
+		a, err := netip.ParseAddr(h)
+		if err == nil && !a.Is4() {
 			return "", errors.New("IPv6 literals must be written in brackets")
 		}
-		return a.String(), nil
+		if err == nil {
+			return a.String(), nil
+		}
 	}
-	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	h = strings.TrimSuffix(h, ".")
 	if h == "" || len(h) > 253 {
 		return "", errors.New("bad host name length")
 	}
-	labels := strings.Split(h, ".")
-	for _, l := range labels {
+	var last string
+	for rest := h; ; {
+		l, tail, more := strings.Cut(rest, ".")
 		if l == "" || len(l) > 63 {
 			return "", errors.New("empty or over-long label")
 		}
@@ -169,12 +199,19 @@ func normalizeHost(h string) (string, error) {
 		}
 		for i := 0; i < len(l); i++ {
 			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "", fmt.Errorf("character %q is not allowed in a host name", rune(c))
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				r, _ := utf8.DecodeRuneInString(l[i:])
+				return "", fmt.Errorf("character %q is not allowed in a host name", r)
 			}
 		}
+		last = l
+		if !more {
+			break
+		}
+		rest = tail
 	}
-	if allDigits(labels[len(labels)-1]) {
+	h = strings.ToLower(h)
+	if allDigits(last) {
 		// "1.2.3" or "010.0.0.1" are not host names and not canonical IPv4.
 		return "", errors.New("not a host name or IPv4 address")
 	}
@@ -268,7 +305,7 @@ type network struct{ namespace, reference string }
 
 func parseNetwork(s string, pattern bool) (network, error) {
 	ns, ref, ok := strings.Cut(s, ":")
-	bad := fmt.Errorf("%q is not a CAIP-2 network id like eip155:8453", s)
+	bad := errBadNetwork{s}
 	if !ok || len(ns) < 3 || len(ns) > 8 || ref == "" || len(ref) > 32 {
 		return network{}, bad
 	}
@@ -288,6 +325,12 @@ func parseNetwork(s string, pattern bool) (network, error) {
 		}
 	}
 	return network{ns, ref}, nil
+}
+
+type errBadNetwork struct{ s string }
+
+func (e errBadNetwork) Error() string {
+	return fmt.Sprintf("%q is not a CAIP-2 network id like eip155:8453", e.s)
 }
 
 func (n network) String() string { return n.namespace + ":" + n.reference }
@@ -345,13 +388,13 @@ func (m *matchList) matchAsset(addr, symbol string) (string, bool) {
 	return findString(m.assets, symbol)
 }
 
-func (m *matchList) matchNetwork(n network) (string, bool) {
+func (m *matchList) matchNetwork(n network) (network, bool) {
 	for _, p := range m.networks {
 		if p.match(n) {
-			return p.String(), true
+			return p, true
 		}
 	}
-	return "", false
+	return network{}, false
 }
 
 func (m *matchList) matchOrigin(t *target) (string, bool) {

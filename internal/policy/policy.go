@@ -104,11 +104,14 @@ type Policy struct {
 	timeOfDay     []todRule
 	approval      *approvalRule
 	cel           []celRule
+
+	windowLimits [3][]WindowLimit // per attachment level, see Set.Windows
 }
 
 type windowRule struct {
 	dur          time.Duration
 	label        string
+	path         string // "limits.windows[1h]"
 	maxAmount    int64
 	hasMaxAmount bool
 	maxCount     int64
@@ -161,6 +164,7 @@ func Parse(src []byte) (*Policy, error) {
 	p.canonical = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sum := sha256.Sum256(p.canonical)
 	p.hash = "sha256:" + hex.EncodeToString(sum[:])
+	p.computeWindowLimits()
 	return p, nil
 }
 
@@ -277,6 +281,7 @@ func (p *Policy) decodeLimits(d *decoder, n *yaml.Node, path string) {
 							}
 							seen[dur] = true
 							w.dur, w.label, hasDur = dur, formatDuration(dur), true
+							w.path = "limits.windows[" + w.label + "]"
 						}
 					}},
 					{name: "max_amount", set: func(v *yaml.Node, path string) {
