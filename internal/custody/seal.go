@@ -269,6 +269,11 @@ func install(req InitRequest, sealPath string, file []byte, shares []*Share) (re
 		_ = os.Remove(sealPath)
 		return nil, err
 	}
+	// New directories become durable with their parents' entries; the seal is in place, so
+	// this is best effort.
+	for _, d := range createdDirs {
+		_ = syncDir(filepath.Dir(d))
+	}
 	return res, nil
 }
 
