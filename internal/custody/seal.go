@@ -87,8 +87,8 @@ func passphraseKEK(p Passphrase, params Argon2Params, salt []byte) (*secretBytes
 	return newSecretFrom(k)
 }
 
-// Init creates a new root secret (or imports one) and seals it in req.DataDir. It refuses to
-// replace an existing seal (ErrAlreadyInitialized). On any failure it leaves nothing behind: the
+// Init creates a new root secret (or imports one) and seals it in req.DataDir, with core dumps
+// disabled first (ProtectProcess). It refuses to replace an existing seal (ErrAlreadyInitialized). On any failure it leaves nothing behind: the
 // seal is written to a temporary file and linked into place last, share files are removed, and
 // directories it created are removed again.
 func Init(req InitRequest) (*InitResult, error) {
@@ -122,6 +122,10 @@ func Init(req InitRequest) (*InitResult, error) {
 		return nil, fmt.Errorf("custody: %w", err)
 	}
 
+	// The root entropy and the KEK are about to exist in this process.
+	if err := ProtectProcess(); err != nil {
+		return nil, err
+	}
 	root, err := rootEntropy(req.Import)
 	if err != nil {
 		return nil, err
