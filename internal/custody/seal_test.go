@@ -182,7 +182,8 @@ func TestWrongPassphraseAndMethod(t *testing.T) {
 func TestKDFBelowFloorRefused(t *testing.T) {
 	fastKDF(t)
 	dir, _ := initPassphrase(t, cheapArgon2)
-	argon2Floor = MinArgon2Params() // raise the floor back above the seal's parameters
+	// Back to the real floor (fastKDF's cleanup restores it either way): the seal's cheap
+	// parameters are now below it.
 	argon2Floor = Argon2Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 1}
 	_, err := Unseal(UnsealRequest{DataDir: dir, Passphrase: mustPassphrase(t, testPassphrase)})
 	if !errors.Is(err, ErrKDFTooWeak) {
@@ -280,9 +281,8 @@ func TestTamperWithChecksum(t *testing.T) {
 	}
 }
 
-// TestHeaderBoundAsAD changes header fields that feed no key derivation (creation time, reserved
-// padding of the share identifier's range is covered by the parser) and recomputes the
-// checksum: the key check passes, so only the additional data can catch it.
+// TestHeaderBoundAsAD changes a header field that feeds no key derivation (the creation time)
+// and recomputes the checksum: the key check passes, so only the additional data can catch it.
 func TestHeaderBoundAsAD(t *testing.T) {
 	for name, k := range sealKinds(t) {
 		t.Run(name, func(t *testing.T) {
