@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -106,6 +109,9 @@ func celMicro(v ref.Val) ref.Val {
 type celRule struct {
 	name, expr, denyReason string
 	prg                    cel.Program
+	// reads are the window totals the expression reads with a constant key, e.g.
+	// spend.agent["1h"]; they join Set.SnapshotSpec.
+	reads []SpendKey
 }
 
 // celIssue is a compile error located inside the expression (1-based line/column).
@@ -114,12 +120,12 @@ type celIssue struct {
 	msg       string
 }
 
-func compileCEL(expr string) (cel.Program, []celIssue) {
+func compileCEL(expr string) (cel.Program, []SpendKey, []celIssue) {
 	if celEnvErr != nil {
-		return nil, []celIssue{{msg: "CEL environment: " + celEnvErr.Error()}}
+		return nil, nil, []celIssue{{msg: "CEL environment: " + celEnvErr.Error()}}
 	}
 	if len(expr) > maxCELExprLen {
-		return nil, []celIssue{{msg: fmt.Sprintf("expression is longer than %d bytes", maxCELExprLen)}}
+		return nil, nil, []celIssue{{msg: fmt.Sprintf("expression is longer than %d bytes", maxCELExprLen)}}
 	}
 	ast, iss := celEnv.Compile(expr)
 	if iss != nil && iss.Err() != nil {
@@ -132,10 +138,14 @@ func compileCEL(expr string) (cel.Program, []celIssue) {
 			}
 			out = append(out, celIssue{line: line, col: col, msg: strings.TrimSpace(e.Message)})
 		}
-		return nil, out
+		return nil, nil, out
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, []celIssue{{msg: fmt.Sprintf("expression must be a boolean, not %s", ast.OutputType())}}
+		return nil, nil, []celIssue{{msg: fmt.Sprintf("expression must be a boolean, not %s", ast.OutputType())}}
+	}
+	reads, issues := spendReads(ast)
+	if issues != nil {
+		return nil, nil, issues
 	}
 	// No cel.OptOptimize: it would fold constant sub-expressions while compiling,
 	// outside the cost limit, so a hostile constant expression could stall Parse.
@@ -144,9 +154,54 @@ func compileCEL(expr string) (cel.Program, []celIssue) {
 		cel.InterruptCheckFrequency(celInterruptEvery),
 	)
 	if err != nil {
-		return nil, []celIssue{{msg: err.Error()}}
+		return nil, nil, []celIssue{{msg: err.Error()}}
 	}
-	return prg, nil
+	return prg, reads, nil
+}
+
+// spendReads finds every spend.<level>["<window>"] with a constant key, so the caller
+// can load those totals, and refuses a key that is not a window in canonical spelling
+// (spend.agent["60m"] would never find the "1h" total).
+func spendReads(ast *cel.Ast) ([]SpendKey, []celIssue) {
+	var reads []SpendKey
+	var issues []celIssue
+	native := ast.NativeRep()
+	for _, e := range celast.MatchDescendants(celast.NavigateAST(native), celast.FunctionMatcher(operators.Index)) {
+		args := e.AsCall().Args()
+		if len(args) != 2 || args[0].Kind() != celast.SelectKind || args[1].Kind() != celast.LiteralKind {
+			continue
+		}
+		sel := args[0].AsSelect()
+		if sel.Operand().Kind() != celast.IdentKind || sel.Operand().AsIdent() != "spend" {
+			continue
+		}
+		level, ok := parseLevel(sel.FieldName())
+		if !ok {
+			continue
+		}
+		key, ok := args[1].AsLiteral().(types.String)
+		if !ok {
+			continue
+		}
+		loc := native.SourceInfo().GetStartLocation(args[1].ID())
+		issue := celIssue{line: loc.Line(), col: loc.Column() + 1}
+		dur, err := parseDuration(string(key))
+		if err != nil || dur < minWindow || dur > maxWindow {
+			issue.msg = fmt.Sprintf("spend.%s[%q]: not a window from 1s to 31d", level, string(key))
+			issues = append(issues, issue)
+			continue
+		}
+		if canon := formatDuration(dur); canon != string(key) {
+			issue.msg = fmt.Sprintf("spend.%s[%q]: write the window as %q", level, string(key), canon)
+			issues = append(issues, issue)
+			continue
+		}
+		k := SpendKey{level, dur}
+		if !slices.Contains(reads, k) {
+			reads = append(reads, k)
+		}
+	}
+	return reads, issues
 }
 
 // celVars is the activation for one evaluation, shared by every rule at every level.

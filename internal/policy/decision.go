@@ -302,21 +302,36 @@ type SnapshotSpec struct {
 	Requests []Level
 }
 
-// SnapshotSpec returns the window totals and request counts the set's rules read. A
-// snapshot missing any of them is denied with snapshot_incomplete. CEL rules may read
-// further windows; those are looked up in the same snapshot.
+// SnapshotSpec returns the window totals and request counts the set's rules read:
+// the windows of every level, the windows CEL rules read with a constant key
+// (spend.agent["1h"]), and the request count of every level with a rate rule. A
+// snapshot missing any of them is denied with snapshot_incomplete.
 func (s Set) SnapshotSpec() SnapshotSpec {
 	var spec SnapshotSpec
+	add := func(k SpendKey) {
+		if !slices.Contains(spec.Windows, k) {
+			spec.Windows = append(spec.Windows, k)
+		}
+	}
 	for _, l := range levels {
 		p := s.at(l)
 		if p == nil {
 			continue
 		}
 		for _, w := range p.windows {
-			spec.Windows = append(spec.Windows, SpendKey{l, w.dur})
+			add(SpendKey{l, w.dur})
 		}
 		if p.hasRate {
 			spec.Requests = append(spec.Requests, l)
+		}
+	}
+	for _, l := range levels {
+		if p := s.at(l); p != nil {
+			for _, r := range p.cel {
+				for _, k := range r.reads {
+					add(k)
+				}
+			}
 		}
 	}
 	return spec

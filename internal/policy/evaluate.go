@@ -297,6 +297,12 @@ func stageCEL(e *evaluation, _ Level, p *Policy) *denial {
 	for i := range p.cel {
 		r := &p.cel[i]
 		path := "cel[" + r.name + "]"
+		for _, k := range r.reads {
+			if s, ok := e.snap.Spend[k]; !ok || s.Amount < 0 || s.Count < 0 {
+				return &denial{reason: ReasonSnapshotIncomplete, path: path,
+					message: "the snapshot has no valid " + formatDuration(k.Window) + " total for the " + k.Level.String() + " level"}
+			}
+		}
 		ok, err := r.eval(e.ctx, e.vars)
 		if err != nil {
 			return &denial{reason: ReasonCELError, path: path, message: err.Error()}

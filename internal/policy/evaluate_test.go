@@ -416,11 +416,25 @@ max_validity: 2m
 	if d.Reason != ReasonCELDenied || d.Rule != "agent:cel[hourly-share]" || !strings.Contains(d.Message, "hourly-share") {
 		t.Errorf("%+v", d)
 	}
-	// A window the snapshot lacks is an evaluation error: fail closed.
+	// A window the rule reads but the snapshot lacks: fail closed.
 	delete(snap.Spend, SpendKey{Fleet, 24 * time.Hour})
 	snap.Spend[SpendKey{Agent, time.Hour}] = Spend{}
 	d = Evaluate(set, baseRequest(), snap, wednesdayNoon)
-	if d.Reason != ReasonCELError || d.Rule != "agent:cel[vars]" || !strings.Contains(d.Message, "24h") {
+	if d.Reason != ReasonSnapshotIncomplete || d.Rule != "agent:cel[vars]" || !strings.Contains(d.Message, "24h total for the fleet") {
+		t.Errorf("%+v", d)
+	}
+	// The spec names the windows CEL reads with constant keys, so a caller that loads
+	// the spec never hits that.
+	spec := set.SnapshotSpec()
+	if !slices.Contains(spec.Windows, SpendKey{Fleet, 24 * time.Hour}) || !slices.Contains(spec.Windows, SpendKey{Agent, time.Hour}) || len(spec.Windows) != 2 {
+		t.Errorf("SnapshotSpec = %+v", spec)
+	}
+	// A key computed at run time that is missing is an evaluation error: fail closed.
+	dyn := policyAt(t, "cel:\n  - {name: dyn, expr: 'spend.agent[agent.labels[\"w\"]].count < 5'}\n")
+	req := baseRequest()
+	req.Agent.Labels["w"] = "2h"
+	d = Evaluate(Set{Agent: dyn}, req, Snapshot{}, wednesdayNoon)
+	if d.Reason != ReasonCELError || d.Rule != "agent:cel[dyn]" || !strings.Contains(d.Message, "2h") {
 		t.Errorf("%+v", d)
 	}
 }

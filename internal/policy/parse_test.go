@@ -99,6 +99,8 @@ func TestParseErrors(t *testing.T) {
 		{"CEL unknown field", head + "cel:\n  - name: r\n    expr: request.amout > 1\n", 5, `undefined field 'amout'`},
 		{"CEL error in block", head + "cel:\n  - name: r\n    expr: |\n      request.amount > 1 &&\n      agent.nmae == \"x\"\n", 7, `undefined field 'nmae'`},
 		{"CEL syntax", head + "cel:\n  - name: r\n    expr: \"request.amount >\"\n", 5, `CEL`},
+		{"CEL non-canonical window", head + "cel:\n  - name: r\n    expr: |\n      request.amount > 0 &&\n        spend.agent[\"60m\"].count < 5\n", 7, `spend.agent["60m"]: write the window as "1h"`},
+		{"CEL bad window", head + "cel:\n  - name: r\n    expr: spend.group[\"week\"].count < 5\n", 5, `not a window`},
 		{"CEL duplicate name", head + "cel:\n  - {name: r, expr: \"true\"}\n  - {name: r, expr: \"true\"}\n", 5, `a rule named "r" is already defined`},
 	}
 	for _, tt := range tests {

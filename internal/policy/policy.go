@@ -614,14 +614,14 @@ func (p *Policy) decodeCEL(d *decoder, n *yaml.Node, path string) {
 		if !okExpr {
 			return
 		}
-		prg, issues := compileCEL(r.expr)
+		prg, reads, issues := compileCEL(r.expr)
 		for _, is := range issues {
 			d.celError(exprNode, join(path, "expr"), is)
 		}
 		if len(issues) > 0 || !okName {
 			return
 		}
-		r.prg = prg
+		r.prg, r.reads = prg, reads
 		p.cel = append(p.cel, r)
 		p.doc.CEL = append(p.doc.CEL, docCEL{Name: r.name, Expr: r.expr, DenyReason: r.denyReason})
 	})
