@@ -16,6 +16,11 @@ import (
 // shareFileVersion is the value of the "fleetkey-share" line of a share file.
 const shareFileVersion = "1"
 
+// shareIterationExponent is the SLIP-0039 iteration exponent of every share Init makes. The
+// shares wrap a random 256-bit key, not a human passphrase, so PBKDF2 stretching adds nothing
+// and 0 (the minimum) is used; unseal refuses any other value.
+const shareIterationExponent = 0
+
 // ShareSpec asks Init for a k-of-n split of the key-encryption key.
 type ShareSpec struct {
 	Threshold int // k: shares needed to unseal, 2..Count
@@ -287,7 +292,7 @@ func ShareFromMnemonic(m ShareMnemonic) (*Share, error) {
 // passphrase and iteration exponent 0: the KEK is uniformly random, so SLIP-0039's PBKDF2
 // stretching would protect nothing and only slow down unsealing.
 func splitKEK(kek []byte, spec ShareSpec, id SealID, created time.Time) ([]*Share, uint16, error) {
-	groups, err := slip39.Split(kek, nil, 1, []slip39.GroupSpec{{MemberThreshold: spec.Threshold, MemberCount: spec.Count}}, true, 0)
+	groups, err := slip39.Split(kek, nil, 1, []slip39.GroupSpec{{MemberThreshold: spec.Threshold, MemberCount: spec.Count}}, true, shareIterationExponent)
 	if err != nil {
 		return nil, 0, fmt.Errorf("custody: split key-encryption key: %w", err)
 	}
@@ -349,6 +354,11 @@ func combineShares(h *header, shares []*Share) (*secretBytes, error) {
 		p.Wipe()
 		if p.Identifier != h.identifier {
 			return nil, fmt.Errorf("%w: share %d has identifier %d, this seal's shares have %d", ErrShareMismatch, i+1, p.Identifier, h.identifier)
+		}
+		if p.IterationExponent != shareIterationExponent {
+			// Refused before Combine: SLIP-0039 allows exponents up to 15, i.e. 2^15 times the
+			// PBKDF2 work, so a crafted share could otherwise stall an unseal for minutes.
+			return nil, fmt.Errorf("%w: share %d has iteration exponent %d, this seal's shares have %d", ErrShareMismatch, i+1, p.IterationExponent, shareIterationExponent)
 		}
 		if p.GroupCount != 1 || p.MemberThreshold != int(h.threshold) {
 			return nil, fmt.Errorf("%w: share %d is from a %d-of-n split, this seal needs %d", ErrShareMismatch, i+1, p.MemberThreshold, h.threshold)

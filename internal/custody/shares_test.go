@@ -331,3 +331,47 @@ func TestShareFromMnemonicRejectsMultiGroup(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestHighIterationExponentRefused: a share whose identifier matches the seal but whose
+// iteration exponent is not the one Init uses is refused before any PBKDF2 work. The crafted
+// shares come from a split with exponent 5 (any value but 0 will do; 15 would make even this
+// test take minutes, which is the attack); the seal header is rewritten
+// to carry their identifier, so only the exponent check stands between them and Combine.
+func TestHighIterationExponentRefused(t *testing.T) {
+	dir, _ := initShares(t, 2, 3)
+	groups, err := slip39.Split(bytes.Repeat([]byte{9}, 32), nil, 1, []slip39.GroupSpec{{MemberThreshold: 2, MemberCount: 3}}, true, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := slip39.ParseShare(groups[0][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, SealFileName))
+	sf, err := parseSeal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf.identifier = parsed.Identifier
+	ad := sf.header.marshal(len(sf.ct))
+	file := append(append(ad, sf.ct...), make([]byte, checksumLen)...)
+	copy(file[len(file)-checksumLen:], sha256Sum(file[:len(file)-checksumLen]))
+	rewriteSeal(t, dir, file)
+
+	var shares []*Share
+	for _, w := range groups[0][:2] {
+		m, err := NewShareMnemonic([]byte(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, err := ShareFromMnemonic(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares = append(shares, sh)
+	}
+	_, err = Unseal(UnsealRequest{DataDir: dir, Shares: shares})
+	if !errors.Is(err, ErrShareMismatch) || !strings.Contains(err.Error(), "iteration exponent 5") {
+		t.Fatalf("err = %v, want ErrShareMismatch naming the iteration exponent", err)
+	}
+}

@@ -52,20 +52,15 @@ func (v *Vault) Close() error {
 //
 // Nothing derived is cached, not even the account node m/44'/60': hd keeps private keys on the
 // Go heap, where they cannot be locked or excluded from dumps, so the only long-lived copy of
-// key material is the seed in locked memory. A derivation costs one BIP-32 step per path level
-// (see docs/benchmarks.md).
-func (v *Vault) derive(p hd.Path, fn func(*hd.ExtendedKey) error) error {
+// key material is the seed in locked memory. hd.DerivePrivate makes that affordable: one
+// HMAC-SHA512 per hardened level and no point multiplication (see docs/benchmarks.md).
+func (v *Vault) derive(p hd.Path, fn func(*hd.PrivateKey) error) error {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if v.seed == nil {
 		return ErrSealed
 	}
-	master, err := hd.NewMaster(v.seed.bytes())
-	if err != nil {
-		return fmt.Errorf("custody: %w", err)
-	}
-	k, err := master.Derive(p)
-	master.Wipe()
+	k, err := hd.DerivePrivate(v.seed.bytes(), p)
 	if err != nil {
 		return fmt.Errorf("custody: %w", err)
 	}
@@ -76,10 +71,12 @@ func (v *Vault) derive(p hd.Path, fn func(*hd.ExtendedKey) error) error {
 // Key derives the key at path p and returns a signing handle for it.
 func (v *Vault) Key(p hd.Path) (*Key, error) {
 	key := &Key{vault: v, path: slices.Clone(p)}
-	err := v.derive(p, func(k *hd.ExtendedKey) error {
-		key.pub = k.PublicKey()
-		key.addr = k.Address()
-		return nil
+	err := v.derive(p, func(k *hd.PrivateKey) (err error) {
+		if key.pub, err = k.PublicKey(); err != nil {
+			return err
+		}
+		key.addr, err = k.Address()
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -136,7 +133,7 @@ var errSignatureCheck = errors.New("custody: signature failed verification and w
 // signs what it is given. The signature is verified before it is returned.
 func (k *Key) SignDigest(digest [32]byte) ([65]byte, error) {
 	var sig [65]byte
-	err := k.vault.derive(k.path, func(x *hd.ExtendedKey) (err error) {
+	err := k.vault.derive(k.path, func(x *hd.PrivateKey) (err error) {
 		sig, err = x.SignDigest(digest)
 		return err
 	})
