@@ -31,16 +31,24 @@ func (l Level) String() string {
 	return "none"
 }
 
-// MarshalText renders the level as "fleet", "group" or "agent".
+// MarshalText renders the level as "fleet", "group" or "agent", and the zero Level (no
+// level, as in an allow decision) as "".
 func (l Level) MarshalText() ([]byte, error) {
+	if l == 0 {
+		return []byte{}, nil
+	}
 	if l < Fleet || l > Agent {
 		return nil, fmt.Errorf("policy: invalid level %d", int(l))
 	}
 	return []byte(l.String()), nil
 }
 
-// UnmarshalText parses "fleet", "group" or "agent".
+// UnmarshalText parses "fleet", "group", "agent", or "" as the zero Level.
 func (l *Level) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*l = 0
+		return nil
+	}
 	v, ok := parseLevel(string(b))
 	if !ok {
 		return fmt.Errorf("policy: %q is not a level (fleet, group, agent)", b)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -517,6 +518,28 @@ func TestEvaluateConcurrent(t *testing.T) {
 	}
 }
 
+// TestDecisionJSON: decisions go into API responses and audit records as JSON.
+func TestDecisionJSON(t *testing.T) {
+	set := benchSet(t).set
+	for i, amount := range []int64{100_000, 950_000, 6_000_000} {
+		req := baseRequest()
+		req.Amount = amount
+		d := Evaluate(set, req, zeroSnapshot(set), wednesdayNoon)
+		if want := []Outcome{Allow, NeedsApproval, Deny}[i]; d.Outcome != want {
+			t.Fatalf("amount %d: %s, want %s", amount, d.Outcome, want)
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatalf("%s: %v", d.Outcome, err)
+		}
+		var back Decision
+		if err := json.Unmarshal(b, &back); err != nil || back.Outcome != d.Outcome || back.Level != d.Level ||
+			back.Rule != d.Rule || back.PolicyHashes != d.PolicyHashes || len(back.Windows) != len(d.Windows) {
+			t.Errorf("%s: round trip %v\n%s", d.Outcome, err, b)
+		}
+	}
+}
+
 func TestLevelText(t *testing.T) {
 	for _, l := range levels {
 		b, err := l.MarshalText()
@@ -525,8 +548,11 @@ func TestLevelText(t *testing.T) {
 			t.Errorf("level %d round trip: %s %v", l, b, err)
 		}
 	}
-	if _, err := Level(0).MarshalText(); err == nil {
-		t.Error("level 0 marshalled")
+	if b, err := Level(0).MarshalText(); err != nil || len(b) != 0 {
+		t.Errorf("level 0 marshalled as %q, %v", b, err)
+	}
+	if _, err := Level(7).MarshalText(); err == nil {
+		t.Error("level 7 marshalled")
 	}
 	var l Level
 	if l.UnmarshalText([]byte("org")) == nil {
