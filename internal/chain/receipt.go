@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -42,7 +43,7 @@ func WaitReceipt(ctx context.Context, c ReceiptReader, hash common.Hash) (*types
 		switch {
 		case err == nil:
 			return r, nil
-		case !errors.Is(err, ethereum.NotFound):
+		case !errors.Is(err, ethereum.NotFound) && !isIndexing(err):
 			// Nodes answer "not found" while a transaction is pending; anything else is real.
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("chain: waiting for receipt of %s: %w", hash.Hex(), ctx.Err())
@@ -52,6 +53,12 @@ func WaitReceipt(ctx context.Context, c ReceiptReader, hash common.Hash) (*types
 		timer.Reset(delay)
 		delay = min(delay*2, maxPoll)
 	}
+}
+
+// isIndexing reports go-ethereum's answer for a transaction it cannot look up yet because its
+// transaction index is still being built (right after start); like "not found", it passes.
+func isIndexing(err error) bool {
+	return strings.Contains(err.Error(), "transaction indexing is in progress")
 }
 
 // WaitSuccess is WaitReceipt that also fails with ErrReverted when the transaction reverted.

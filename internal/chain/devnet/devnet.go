@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/big"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
@@ -142,16 +143,22 @@ func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	if err := d.setup(ctx); err != nil {
-		d.stop()
+	go d.run()
+	// The transaction indexer starts its first pass on a new head; give it one.
+	d.trySeal()
+	if err := d.waitTxIndex(ctx); err != nil {
+		d.Close()
 		return nil, err
 	}
-	go d.run()
+	if err := d.setup(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
-// setup deploys the token from account 0 (nonce 0) in block 1 and mints to every account in
-// block 2.
+// setup deploys the token from account 0 (nonce 0), waits for it, then mints to every account.
+// run is already mining, as for any client.
 func (d *Devnet) setup(ctx context.Context) error {
 	key, err := d.accounts[0].PrivateKey()
 	if err != nil {
@@ -177,7 +184,6 @@ func (d *Devnet) setup(ctx context.Context) error {
 		return fmt.Errorf("devnet: deploy token: %w", err)
 	}
 	tokenAddr := crypto.CreateAddress(d.accounts[0].Address, deploy.Nonce())
-	d.trySeal()
 	if _, err := chain.WaitSuccess(ctx, d.client, deploy.Hash()); err != nil {
 		return fmt.Errorf("devnet: deploy token: %w", err)
 	}
@@ -194,7 +200,6 @@ func (d *Devnet) setup(ctx context.Context) error {
 			}
 			mints = append(mints, tx.Hash())
 		}
-		d.trySeal()
 		for _, h := range mints {
 			if _, err := chain.WaitSuccess(ctx, d.client, h); err != nil {
 				return fmt.Errorf("devnet: mint: %w", err)
@@ -207,6 +212,20 @@ func (d *Devnet) setup(ctx context.Context) error {
 		Version:  d.cfg.TokenVersion,
 		Symbol:   "TUSD",
 		Decimals: TokenDecimals,
+	}
+	return nil
+}
+
+// waitTxIndex waits for go-ethereum's transaction indexer to finish its first pass: until then
+// eth_getTransactionReceipt answers "transaction indexing is in progress", an error that clients
+// such as viem do not retry.
+func (d *Devnet) waitTxIndex(ctx context.Context) error {
+	for !d.backend.BlockChain().TxIndexDone() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devnet: waiting for the transaction index: %w", ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
 	return nil
 }

@@ -309,9 +309,19 @@ func TestCustomToken(t *testing.T) {
 func TestBlocksAdvanceOnInterval(t *testing.T) {
 	d := startDevnet(t, Config{Accounts: 1, BlockInterval: time.Second})
 	ctx := testContext(t)
-	first, err := d.Client().HeaderByNumber(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
+	// Setup mines its blocks back to back, a few seconds ahead of the clock; idle blocks only
+	// start once the clock has caught up.
+	var first *types.Header
+	for {
+		h, err := d.Client().HeaderByNumber(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(h.Time) < time.Now().Unix() {
+			first = h
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(3500 * time.Millisecond)
 	last, err := d.Client().HeaderByNumber(ctx, nil)
