@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -401,13 +400,20 @@ func newPayee(t *testing.T) common.Address {
 	return common.BytesToAddress(b[:])
 }
 
-var errNoEvent = errors.New("no such event")
-
-// lastEvent decodes the last event line with the given name.
-func lastEvent(p *nodeProc, name string, v any) error {
-	ev := p.events(name)
-	if len(ev) == 0 {
-		return fmt.Errorf("%w %q from %s", errNoEvent, name, filepath.Base(p.name))
+// waitEvents waits until p has printed at least n events with the given name and returns
+// them. Servers print an event when a response is finished, which can be after the client
+// has read it.
+func waitEvents(t *testing.T, p *nodeProc, name string, n int) []json.RawMessage {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev := p.events(name)
+		if len(ev) >= n {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s printed %d %q events, want %d", filepath.Base(p.name), len(ev), name, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return json.Unmarshal(ev[len(ev)-1], v)
 }

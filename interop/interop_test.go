@@ -31,6 +31,9 @@ const resourceBody = `{"report":"sunny","temperature":21}`
 func TestInterop(t *testing.T) {
 	requireNode(t)
 	t.Run("flow3", flow3)
+	t.Run("flow1", flow1)
+	t.Run("flow2", flow2)
+	t.Run("flow4", flow4)
 }
 
 // flow3: our Go client (exact.LocalKeyPayer) pays our Go middleware, which verifies and
@@ -96,7 +99,7 @@ func flow3(t *testing.T) {
 		} `json:"request"`
 		Response x402.VerifyResponse `json:"response"`
 	}
-	if err := lastEvent(facProc, "verify", &verify); err != nil {
+	if err := json.Unmarshal(waitEvents(t, facProc, "verify", 1)[0], &verify); err != nil {
 		t.Fatal(err)
 	}
 	if verify.Status != 200 || !verify.Response.IsValid || !strings.EqualFold(verify.Response.Payer, from.Hex()) {
@@ -118,7 +121,7 @@ func flow3(t *testing.T) {
 		Status   int                 `json:"status"`
 		Response x402.SettleResponse `json:"response"`
 	}
-	if err := lastEvent(facProc, "settle", &settle); err != nil {
+	if err := json.Unmarshal(waitEvents(t, facProc, "settle", 1)[0], &settle); err != nil {
 		t.Fatal(err)
 	}
 	if settle.Status != 200 || !settle.Response.Success || settle.Response.Transaction != st.Transaction {
@@ -133,6 +136,8 @@ func flow3(t *testing.T) {
 	if replay.Error != "invalid_exact_evm_nonce_already_used" {
 		t.Errorf("replayed payment: 402 error %q, want invalid_exact_evm_nonce_already_used", replay.Error)
 	}
+	// The replay's /verify event is printed before its answer, and a /settle event would follow it.
+	waitEvents(t, facProc, "verify", 2)
 	if n := len(facProc.events("settle")); n != settles {
 		t.Errorf("the replay reached /settle (%d settle calls, want %d)", n, settles)
 	}
