@@ -24,3 +24,12 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# Rebuild contracts/artifacts and internal/chain/bindings from the Solidity sources (npm solc,
+# pinned in contracts/package-lock.json; abigen from go-ethereum).
+contracts:
+	contracts/build.sh
+
+# Fail if the committed artifacts or bindings differ from a fresh build (CI runs this).
+check-contracts:
+	contracts/check.sh
