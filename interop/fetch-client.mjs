@@ -3,7 +3,8 @@
 // Environment: URL (loopback), PRIVATE_KEY (0x hex, a devnet test key), NETWORK (CAIP-2),
 // TOKEN (asset address), MAX_AMOUNT (atomic units per payment, for spendControls.allowedAssets:
 // the devnet token is not in the reference's DEFAULT_ASSETS, so without it the client refuses
-// to pay), EXPECT_STATUS (default 200; another final status exits 1).
+// to pay), EXPECT_STATUS (default 200; another final status exits 1), EXPECT_ERROR (optional:
+// the client must refuse to pay with an error containing this text).
 // Output: one JSON line {ok, status, body, paymentResponse, paymentSignature, requests}.
 // paymentResponse is PAYMENT-RESPONSE decoded by the reference decoder; paymentSignature is the
 // PAYMENT-SIGNATURE header the client sent, verbatim, so the test can replay it.
@@ -29,7 +30,18 @@ run(async () => {
     requests.push({ method: req.method, url: req.url, headers: Object.fromEntries(req.headers) });
     return fetch(req);
   };
-  const res = await wrapFetchWithPayment(recordingFetch, client)(url);
+  const expectError = env("EXPECT_ERROR", "");
+  let res;
+  try {
+    res = await wrapFetchWithPayment(recordingFetch, client)(url);
+  } catch (err) {
+    // With EXPECT_ERROR the client must refuse to pay, with a message containing it.
+    const message = err instanceof Error ? err.message : String(err);
+    if (!expectError || !message.includes(expectError)) throw err;
+    emit({ ok: true, refused: true, error: message, requests });
+    return;
+  }
+  if (expectError) throw new Error(`expected the client to refuse with "${expectError}", got HTTP ${res.status}`);
   const body = await res.text();
   const header = res.headers.get("payment-response");
   const result = {

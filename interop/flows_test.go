@@ -37,6 +37,30 @@ func flow1(t *testing.T) {
 
 	from := c.account(accTSPayer).Address
 	payerBefore, payeeBefore := c.balance(t, from), c.balance(t, payee)
+
+	// The reference client's own spend controls: a cap below our price makes it refuse, after
+	// the unpaid request and before anything is signed.
+	var refused struct {
+		Refused  bool              `json:"refused"`
+		Error    string            `json:"error"`
+		Requests []json.RawMessage `json:"requests"`
+	}
+	runScript(t, "fetch-client.mjs", map[string]string{
+		"URL":          url,
+		"PRIVATE_KEY":  c.account(accTSPayer).PrivateKeyHex,
+		"NETWORK":      c.dn.Network(),
+		"TOKEN":        c.dn.Token().Address.Hex(),
+		"MAX_AMOUNT":   strconv.Itoa(price - 1),
+		"EXPECT_ERROR": "spendControls",
+	}, &refused)
+	if !refused.Refused || len(refused.Requests) != 1 {
+		t.Errorf("reference client with a cap below the price: %+v", refused)
+	}
+	t.Logf("reference client refused: %s", refused.Error)
+	if v, s := fac.counts(); v != 0 || s != 0 {
+		t.Errorf("refused payment reached our facilitator (%d verify, %d settle)", v, s)
+	}
+
 	var out struct {
 		Status          int                 `json:"status"`
 		Body            string              `json:"body"`
