@@ -1,0 +1,280 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fleetkey/fleetkey/internal/store"
+)
+
+const authCols = `id, agent_id, key_id, fleet_id, group_id, idempotency_key, network, asset, pay_to, origin,
+	resource_url, amount_atomic, amount_micro, nonce, from_address, valid_after, valid_before, status,
+	policy_hash, response_name, response_value, tx_hash, created_at, signed_at, settled_at, updated_at`
+
+// counted is the status predicate of the spend indexes, written out literally so that
+// the planner can match the partial indexes.
+const counted = `status IN ('reserved', 'signed', 'settled')`
+
+var (
+	qAuth      = q(`SELECT ` + authCols + ` FROM authorizations WHERE id = ?`)
+	qAuthByIdk = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
+	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `) VALUES
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?)`)
+	qAuthSigned  = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ? WHERE id = ?`)
+	qAuthSettled = q(`UPDATE authorizations SET status = 'settled', tx_hash = ?, settled_at = ?, updated_at = ? WHERE id = ?`)
+	qAuthStatus  = q(`UPDATE authorizations SET status = ?, updated_at = ? WHERE id = ?`)
+	qAuthDue     = q(`SELECT ` + authCols + ` FROM authorizations WHERE status IN ('reserved', 'signed') AND valid_before < ? ORDER BY valid_before, id`)
+	qAuthExpire  = q(`UPDATE authorizations SET status = 'expired', updated_at = ? WHERE status IN ('reserved', 'signed') AND valid_before < ?`)
+
+	qSpendAgent = q(`SELECT COALESCE(SUM(amount_micro), 0), COUNT(*) FROM authorizations WHERE agent_id = ? AND created_at > ? AND ` + counted)
+	qSpendGroup = q(`SELECT COALESCE(SUM(amount_micro), 0), COUNT(*) FROM authorizations WHERE group_id = ? AND created_at > ? AND ` + counted)
+	qSpendFleet = q(`SELECT COALESCE(SUM(amount_micro), 0), COUNT(*) FROM authorizations WHERE fleet_id = ? AND created_at > ? AND ` + counted)
+)
+
+func scanAuth(s scanner) (store.Authorization, error) {
+	var (
+		a                   store.Authorization
+		group               sql.NullString
+		va, vb, ca, ua      int64
+		signedAt, settledAt sql.NullInt64
+	)
+	err := s.Scan(&a.ID, &a.AgentID, &a.KeyID, &a.FleetID, &group, &a.IdempotencyKey, &a.Network, &a.Asset,
+		&a.PayTo, &a.Origin, &a.ResourceURL, &a.AmountAtomic, &a.AmountMicro, &a.Nonce, &a.From, &va, &vb,
+		&a.Status, &a.PolicyHash, &a.Response.Name, &a.Response.Value, &a.TxHash, &ca, &signedAt, &settledAt, &ua)
+	if err != nil {
+		return a, err
+	}
+	a.GroupID = group.String
+	a.ValidAfter, a.ValidBefore = fromNSReq(va), fromNSReq(vb)
+	a.CreatedAt, a.UpdatedAt = fromNSReq(ca), fromNSReq(ua)
+	a.SignedAt, a.SettledAt = fromNS(signedAt), fromNS(settledAt)
+	return a, nil
+}
+
+func (t *tx) Authorization(ctx context.Context, id string) (store.Authorization, error) {
+	return one(t.queryRow(ctx, qAuth, id), scanAuth, "authorization", id)
+}
+
+func (t *tx) AuthorizationByIdempotencyKey(ctx context.Context, agentID, key string) (store.Authorization, error) {
+	return one(t.queryRow(ctx, qAuthByIdk, agentID, key), scanAuth, "authorization", agentID+"/"+key)
+}
+
+func (t *tx) Authorizations(ctx context.Context, f store.AuthorizationFilter) ([]store.Authorization, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.AgentID != "" {
+		add("agent_id = ?", f.AgentID)
+	}
+	if f.KeyID != "" {
+		add("key_id = ?", f.KeyID)
+	}
+	if f.FleetID != "" {
+		add("fleet_id = ?", f.FleetID)
+	}
+	if f.After != "" {
+		add("id > ?", f.After)
+	}
+	if len(f.Statuses) > 0 {
+		in := "status IN ("
+		for i, s := range f.Statuses {
+			if i > 0 {
+				in += ", "
+			}
+			in += "?"
+			args = append(args, string(s))
+		}
+		where = append(where, in+")")
+	}
+	return queryAll(ctx, t, scanAuth, `SELECT `+authCols+` FROM authorizations`+whereClause(where)+` ORDER BY id`+limitClause(f.Limit), args...)
+}
+
+func (t *tx) Spend(ctx context.Context, level store.Level, scopeID string, window time.Duration, at time.Time) (store.Spend, error) {
+	var query string
+	switch level {
+	case store.LevelAgent:
+		query = qSpendAgent
+	case store.LevelGroup:
+		query = qSpendGroup
+	case store.LevelFleet:
+		query = qSpendFleet
+	default:
+		return store.Spend{}, fmt.Errorf("sqlite: invalid level %q", level)
+	}
+	if window <= 0 {
+		return store.Spend{}, fmt.Errorf("sqlite: window %s is not positive", window)
+	}
+	var s store.Spend
+	if err := t.queryRow(ctx, query, scopeID, at.Add(-window).UnixNano()).Scan(&s.AmountMicro, &s.Count); err != nil {
+		return s, fmt.Errorf("sqlite: spend: %w", err)
+	}
+	return s, nil
+}
+
+func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (store.Authorization, bool, error) {
+	a := r.Authorization
+	if err := store.NormalizeReservation(&a, r); err != nil {
+		return store.Authorization{}, false, err
+	}
+	prev, err := t.AuthorizationByIdempotencyKey(ctx, a.AgentID, a.IdempotencyKey)
+	if err == nil {
+		if !store.SameRequest(prev, a) {
+			return prev, true, fmt.Errorf("%w: agent %s key %q", store.ErrIdempotencyMismatch, a.AgentID, a.IdempotencyKey)
+		}
+		return prev, true, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.Authorization{}, false, err
+	}
+	agent, err := t.Agent(ctx, a.AgentID)
+	if err != nil {
+		return store.Authorization{}, false, err
+	}
+	if agent.Status != store.AgentActive {
+		return store.Authorization{}, false, &store.StateError{Entity: "agent", ID: agent.ID, Status: string(agent.Status), Op: "reserve"}
+	}
+	key, err := t.Key(ctx, a.KeyID)
+	if err != nil {
+		return store.Authorization{}, false, err
+	}
+	if key.AgentID != agent.ID {
+		return store.Authorization{}, false, fmt.Errorf("sqlite: key %s does not belong to agent %s", key.ID, agent.ID)
+	}
+	if key.Status != store.KeyActive {
+		return store.Authorization{}, false, &store.StateError{Entity: "key", ID: key.ID, Status: string(key.Status), Op: "reserve"}
+	}
+	a.FleetID, a.GroupID, a.From = agent.FleetID, agent.GroupID, key.Address
+	if err := t.checkWindows(ctx, a, r); err != nil {
+		return store.Authorization{}, false, err
+	}
+	if a.ID == "" {
+		a.ID = store.NewID("auth")
+	}
+	a.Status = store.AuthReserved
+	a.CreatedAt, a.UpdatedAt = r.Now, r.Now
+	a.Response, a.TxHash, a.SignedAt, a.SettledAt = store.PaymentHeader{}, "", time.Time{}, time.Time{}
+	if _, err := t.exec(ctx, qAuthIns, a.ID, a.AgentID, a.KeyID, a.FleetID, nullStr(a.GroupID), a.IdempotencyKey,
+		a.Network, a.Asset, a.PayTo, a.Origin, a.ResourceURL, a.AmountAtomic, a.AmountMicro, a.Nonce, a.From,
+		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, nsReq(a.CreatedAt), nsReq(a.UpdatedAt)); err != nil {
+		return store.Authorization{}, false, fmt.Errorf("sqlite: reserve: %w", err)
+	}
+	return a, false, nil
+}
+
+// checkWindows sums every window over the records and refuses the reservation if it
+// would exceed any limit. It runs inside the write transaction that inserts the record.
+func (t *tx) checkWindows(ctx context.Context, a store.Authorization, r store.ReserveRequest) error {
+	type key struct {
+		level store.Level
+		scope string
+		w     time.Duration
+	}
+	seen := make(map[key]store.Spend, len(r.Windows))
+	for _, w := range r.Windows {
+		if err := store.CheckWindowScope(w, a); err != nil {
+			return err
+		}
+		if w.MaxAmountMicro < 0 && w.MaxCount < 0 {
+			continue
+		}
+		k := key{w.Level, w.ScopeID, w.Window}
+		spent, ok := seen[k]
+		if !ok {
+			var err error
+			if spent, err = t.Spend(ctx, w.Level, w.ScopeID, w.Window, r.Now); err != nil {
+				return err
+			}
+			seen[k] = spent
+		}
+		if err := store.CheckWindow(w, spent, a.AmountMicro); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) MarkSigned(ctx context.Context, id string, response store.PaymentHeader, at time.Time) (store.Authorization, error) {
+	a, err := t.Authorization(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	if a.Status != store.AuthReserved {
+		return store.Authorization{}, &store.StateError{Entity: "authorization", ID: id, Status: string(a.Status), Op: "mark signed"}
+	}
+	if response.Name == "" || response.Value == "" {
+		return store.Authorization{}, errors.New("sqlite: signed response needs a header name and value")
+	}
+	at = now(at)
+	if _, err := t.exec(ctx, qAuthSigned, response.Name, response.Value, nsReq(at), nsReq(at), id); err != nil {
+		return store.Authorization{}, fmt.Errorf("sqlite: mark signed: %w", err)
+	}
+	if _, err := t.exec(ctx, qKeySigned, a.KeyID); err != nil {
+		return store.Authorization{}, fmt.Errorf("sqlite: count signature: %w", err)
+	}
+	a.Status, a.Response, a.SignedAt, a.UpdatedAt = store.AuthSigned, response, at, at
+	return a, nil
+}
+
+func (t *tx) MarkSettled(ctx context.Context, id string, txHash string, at time.Time) (store.Authorization, error) {
+	a, err := t.Authorization(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	if txHash == "" {
+		return store.Authorization{}, errors.New("sqlite: settlement needs a transaction hash")
+	}
+	if a.Status == store.AuthSettled && a.TxHash == txHash {
+		return a, nil
+	}
+	if a.Status != store.AuthSigned && a.Status != store.AuthExpired {
+		return store.Authorization{}, &store.StateError{Entity: "authorization", ID: id, Status: string(a.Status), Op: "mark settled"}
+	}
+	at = now(at)
+	if _, err := t.exec(ctx, qAuthSettled, txHash, nsReq(at), nsReq(at), id); err != nil {
+		return store.Authorization{}, fmt.Errorf("sqlite: mark settled: %w", err)
+	}
+	a.Status, a.TxHash, a.SettledAt, a.UpdatedAt = store.AuthSettled, txHash, at, at
+	return a, nil
+}
+
+func (t *tx) ReleaseAuthorization(ctx context.Context, id string, status store.AuthStatus, at time.Time) (store.Authorization, error) {
+	a, err := t.Authorization(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	switch {
+	case status != store.AuthFailed && status != store.AuthCancelled:
+		return store.Authorization{}, fmt.Errorf("sqlite: release to %q: only failed or cancelled", status)
+	case a.Status == status:
+		return a, nil
+	case a.Status == store.AuthReserved, status == store.AuthCancelled && a.Status == store.AuthSigned:
+	default:
+		return store.Authorization{}, &store.StateError{Entity: "authorization", ID: id, Status: string(a.Status), Op: "release as " + string(status)}
+	}
+	at = now(at)
+	if _, err := t.exec(ctx, qAuthStatus, string(status), nsReq(at), id); err != nil {
+		return store.Authorization{}, fmt.Errorf("sqlite: release: %w", err)
+	}
+	a.Status, a.UpdatedAt = status, at
+	return a, nil
+}
+
+func (t *tx) ExpireAuthorizations(ctx context.Context, at time.Time) ([]store.Authorization, error) {
+	at = now(at)
+	due, err := queryAll(ctx, t, scanAuth, qAuthDue, nsReq(at))
+	if err != nil || len(due) == 0 {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, qAuthExpire, nsReq(at), nsReq(at)); err != nil {
+		return nil, fmt.Errorf("sqlite: expire: %w", err)
+	}
+	for i := range due {
+		due[i].Status, due[i].UpdatedAt = store.AuthExpired, at
+	}
+	return due, nil
+}

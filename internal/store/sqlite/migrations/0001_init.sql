@@ -1,0 +1,173 @@
+-- fleetkey schema version 1.
+-- Portable SQL: TEXT and INTEGER (BIGINT in PostgreSQL) only; times are UTC Unix
+-- nanoseconds, NULL when unset; addresses and hashes are lower-case hex text.
+-- Constraint names are the ones store.Constraint* reports.
+
+CREATE TABLE fleets (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    name             TEXT    NOT NULL,
+    idx              INTEGER NOT NULL CHECK (idx >= 0 AND idx < 2147483646),
+    treasury         TEXT    NOT NULL DEFAULT '',
+    next_agent_index INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    CONSTRAINT fleet_name UNIQUE (name),
+    CONSTRAINT fleet_index UNIQUE (idx)
+);
+
+CREATE TABLE agent_groups (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    fleet_id   TEXT    NOT NULL REFERENCES fleets (id),
+    name       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    CONSTRAINT group_name UNIQUE (fleet_id, name)
+);
+
+CREATE TABLE agents (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    fleet_id    TEXT    NOT NULL REFERENCES fleets (id),
+    group_id    TEXT    REFERENCES agent_groups (id),
+    external_id TEXT,
+    name        TEXT    NOT NULL,
+    idx         INTEGER NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('active', 'frozen', 'revoked', 'retired')),
+    labels      TEXT    NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    CONSTRAINT agent_index UNIQUE (fleet_id, idx),
+    CONSTRAINT agent_external_id UNIQUE (fleet_id, external_id)
+);
+CREATE INDEX agents_group ON agents (group_id);
+
+CREATE TABLE keys (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    agent_id   TEXT    NOT NULL REFERENCES agents (id),
+    generation INTEGER NOT NULL,
+    path       TEXT    NOT NULL,
+    address    TEXT    NOT NULL,
+    status     TEXT    NOT NULL CHECK (status IN ('active', 'draining', 'revoked', 'retired')),
+    created_at INTEGER NOT NULL,
+    sign_count INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT key_address UNIQUE (address),
+    CONSTRAINT key_path UNIQUE (path),
+    CONSTRAINT key_generation UNIQUE (agent_id, generation)
+);
+-- At most one active key per agent.
+CREATE UNIQUE INDEX key_active ON keys (agent_id) WHERE status = 'active';
+
+CREATE TABLE credentials (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    kind         TEXT    NOT NULL CHECK (kind IN ('agent', 'operator')),
+    agent_id     TEXT    REFERENCES agents (id),
+    role         TEXT    CHECK (role IN ('admin', 'operator', 'approver', 'auditor')),
+    name         TEXT    NOT NULL,
+    hash         TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   INTEGER,
+    last_used_at INTEGER,
+    CONSTRAINT credential_hash UNIQUE (hash),
+    CHECK ((kind = 'agent' AND agent_id IS NOT NULL AND role IS NULL)
+        OR (kind = 'operator' AND agent_id IS NULL AND role IS NOT NULL))
+);
+CREATE INDEX credentials_agent ON credentials (agent_id);
+
+CREATE TABLE policies (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    level      TEXT    NOT NULL CHECK (level IN ('fleet', 'group', 'agent')),
+    scope_id   TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    hash       TEXT    NOT NULL,
+    source     TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    active     INTEGER NOT NULL CHECK (active IN (0, 1)),
+    CONSTRAINT policy_version UNIQUE (level, scope_id, version)
+);
+CREATE UNIQUE INDEX policy_active ON policies (level, scope_id) WHERE active = 1;
+
+CREATE TABLE authorizations (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    agent_id        TEXT    NOT NULL REFERENCES agents (id),
+    key_id          TEXT    NOT NULL REFERENCES keys (id),
+    fleet_id        TEXT    NOT NULL REFERENCES fleets (id),
+    group_id        TEXT    REFERENCES agent_groups (id),
+    idempotency_key TEXT    NOT NULL,
+    network         TEXT    NOT NULL,
+    asset           TEXT    NOT NULL,
+    pay_to          TEXT    NOT NULL,
+    origin          TEXT    NOT NULL,
+    resource_url    TEXT    NOT NULL,
+    amount_atomic   TEXT    NOT NULL,
+    amount_micro    INTEGER NOT NULL CHECK (amount_micro >= 0),
+    nonce           TEXT    NOT NULL,
+    from_address    TEXT    NOT NULL,
+    valid_after     INTEGER NOT NULL,
+    valid_before    INTEGER NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('reserved', 'signed', 'settled', 'expired', 'cancelled', 'failed')),
+    policy_hash     TEXT    NOT NULL,
+    response_name   TEXT    NOT NULL DEFAULT '',
+    response_value  TEXT    NOT NULL DEFAULT '',
+    tx_hash         TEXT    NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    signed_at       INTEGER,
+    settled_at      INTEGER,
+    updated_at      INTEGER NOT NULL,
+    CONSTRAINT authorization_idempotency_key UNIQUE (agent_id, idempotency_key),
+    CONSTRAINT authorization_nonce UNIQUE (asset, from_address, nonce)
+);
+-- Window sums: one covering partial index per scope level, so that
+--   SELECT SUM(amount_micro), COUNT(*) FROM authorizations
+--   WHERE <scope>_id = ? AND created_at > ? AND status IN ('reserved','signed','settled')
+-- is a range scan of exactly the counted rows of the window, never touching the table
+-- (status is a key column only so that SQLite sees the index as covering).
+CREATE INDEX authorizations_spend_agent ON authorizations (agent_id, created_at, amount_micro, status)
+    WHERE status IN ('reserved', 'signed', 'settled');
+CREATE INDEX authorizations_spend_group ON authorizations (group_id, created_at, amount_micro, status)
+    WHERE status IN ('reserved', 'signed', 'settled');
+CREATE INDEX authorizations_spend_fleet ON authorizations (fleet_id, created_at, amount_micro, status)
+    WHERE status IN ('reserved', 'signed', 'settled');
+-- Expiry sweep: only open authorizations, by deadline.
+CREATE INDEX authorizations_open ON authorizations (valid_before)
+    WHERE status IN ('reserved', 'signed');
+CREATE INDEX authorizations_key ON authorizations (key_id, status);
+
+CREATE TABLE approvals (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    authorization_id TEXT    NOT NULL REFERENCES authorizations (id),
+    rule             TEXT    NOT NULL,
+    quorum           INTEGER NOT NULL CHECK (quorum >= 1),
+    approvers        TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    decided_at       INTEGER
+);
+CREATE INDEX approvals_authorization ON approvals (authorization_id);
+CREATE INDEX approvals_pending ON approvals (created_at) WHERE status = 'pending';
+
+CREATE TABLE approval_votes (
+    approval_id TEXT    NOT NULL REFERENCES approvals (id),
+    approver    TEXT    NOT NULL,
+    decision    TEXT    NOT NULL CHECK (decision IN ('approve', 'deny')),
+    voted_at    INTEGER NOT NULL,
+    CONSTRAINT approval_vote PRIMARY KEY (approval_id, approver)
+);
+
+CREATE TABLE audit_records (
+    seq       INTEGER NOT NULL PRIMARY KEY CHECK (seq >= 1),
+    time      INTEGER NOT NULL,
+    actor     TEXT    NOT NULL,
+    action    TEXT    NOT NULL,
+    subject   TEXT    NOT NULL,
+    data      TEXT    NOT NULL,
+    prev_hash TEXT    NOT NULL,
+    hash      TEXT    NOT NULL
+);
+
+CREATE TABLE audit_checkpoints (
+    seq       INTEGER NOT NULL PRIMARY KEY,
+    hash      TEXT    NOT NULL,
+    time      INTEGER NOT NULL,
+    signer    TEXT    NOT NULL,
+    signature TEXT    NOT NULL
+);

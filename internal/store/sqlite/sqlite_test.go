@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/internal/store/storetest"
+)
+
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "fleetkey.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f store.Fleet
+	if err := s.Tx(ctx, func(tx store.Tx) error {
+		f, err = tx.CreateFleet(ctx, store.Fleet{Name: "kept", Index: 1})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != len(migrationFiles(t)) {
+		t.Fatalf("schema version %d, %v; want %d", v, err, len(migrationFiles(t)))
+	}
+	if err := s.ReadTx(ctx, func(tx store.ReadTx) error { _, err := tx.Fleet(ctx, f.ID); return err }); err != nil {
+		t.Fatalf("fleet lost across reopen: %v", err)
+	}
+}
+
+func migrationFiles(t *testing.T) []string {
+	t.Helper()
+	m, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from_the_future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(ctx, path, Options{})
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Fatalf("Open on a newer schema = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestReadTxCannotWrite(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	err := s.ReadTx(ctx, func(rtx store.ReadTx) error {
+		tx, ok := rtx.(store.Tx)
+		if !ok {
+			return nil
+		}
+		_, err := tx.CreateFleet(ctx, store.Fleet{Name: "sneaky", Index: 1})
+		return err
+	})
+	if err == nil {
+		t.Fatal("a write through ReadTx succeeded")
+	}
+}
+
+// TestSpendUsesCoveringIndex pins the property the ledger's speed rests on: a window
+// total is a range scan of a covering partial index, never a table scan.
+func TestSpendUsesCoveringIndex(t *testing.T) {
+	s := openTemp(t)
+	for _, c := range []struct{ query, index string }{
+		{qSpendAgent, "authorizations_spend_agent"},
+		{qSpendGroup, "authorizations_spend_group"},
+		{qSpendFleet, "authorizations_spend_fleet"},
+	} {
+		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+c.query, "x", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if !strings.Contains(joined, "USING COVERING INDEX "+c.index) || !strings.Contains(joined, "created_at>?") {
+			t.Errorf("plan for %s: %s", c.index, joined)
+		}
+	}
+}
+
+func TestOpenRejectsBadPath(t *testing.T) {
+	for _, p := range []string{"", "db?mode=memory", "a#b"} {
+		if _, err := Open(context.Background(), p, Options{}); err == nil {
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}

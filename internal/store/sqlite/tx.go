@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fleetkey/fleetkey/internal/store"
+)
+
+// statements lists every fixed query; Open prepares them on both pools.
+var statements []string
+
+// q registers a fixed query for preparation at Open and returns it.
+func q(s string) string {
+	statements = append(statements, s)
+	return s
+}
+
+// tx implements store.Tx; a read transaction uses the same type on a read-only
+// connection (query_only refuses any write).
+type tx struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.stmts[query]; ok {
+		return t.tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var (
+		res sql.Result
+		err error
+	)
+	if st := t.stmt(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = t.tx.ExecContext(ctx, query, args...)
+	}
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return res, nil
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// affected returns ErrNotFound-wrapping errors when an UPDATE touched no row.
+func affected(res sql.Result, entity, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if n == 0 {
+		return &store.NotFoundError{Entity: entity, Key: id}
+	}
+	return nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return out, nil
+}
+
+// one scans a single row, mapping sql.ErrNoRows to a NotFoundError.
+func one[T any](row *sql.Row, scan func(scanner) (T, error), entity, key string) (T, error) {
+	v, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, &store.NotFoundError{Entity: entity, Key: key}
+	}
+	return v, err
+}
+
+// Time encoding: UTC Unix nanoseconds; the zero time is NULL.
+
+func ns(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, v.Int64).UTC()
+}
+
+func nsReq(t time.Time) int64 { return t.UnixNano() }
+
+func fromNSReq(v int64) time.Time { return time.Unix(0, v).UTC() }
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func hexHash(h [32]byte) string { return hex.EncodeToString(h[:]) }
+
+func parseHash(s string) ([32]byte, error) {
+	var h [32]byte
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return h, fmt.Errorf("sqlite: stored hash %q is not 32 bytes of hex", s)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func now(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now().UTC()
+	}
+	return t.UTC()
+}
+
+func encodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: encode: %w", err)
+	}
+	return string(b), nil
+}
