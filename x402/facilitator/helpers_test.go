@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +41,12 @@ var (
 const relayerIndex = 9
 
 func TestMain(m *testing.M) {
+	// Fuzz worker processes run only FuzzHandler, which needs no chain.
+	for _, a := range os.Args {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			os.Exit(m.Run())
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	d, err := devnet.Start(ctx, devnet.Config{ChainID: testChainID, Listen: "127.0.0.1:0"})
 	cancel()
@@ -136,6 +143,15 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureFor(t testing.TB, key *ecdsa.PrivateKey) *fixture {
 	t.Helper()
 	tok := testNet.Token()
+	return newFixtureWith(t, key, tok.Address, tok.Name, tok.Version)
+}
+
+func newFixtureWith(t testing.TB, key *ecdsa.PrivateKey, token common.Address, name, version string) *fixture {
+	t.Helper()
+	tok := struct {
+		Address       common.Address
+		Name, Version string
+	}{token, name, version}
 	payTo := randomAddress(t)
 	nonce, err := exact.NewNonce()
 	if err != nil {
@@ -308,3 +324,5 @@ func (h *hidingBackend) TransactionReceipt(ctx context.Context, hash common.Hash
 
 type bigInt = big.Int
 type x402VerifyRequest = x402.VerifyRequest
+
+func commonAddr(s string) common.Address { return common.HexToAddress(s) }
