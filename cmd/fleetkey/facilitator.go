@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/fleetkey/fleetkey/x402"
 	"github.com/fleetkey/fleetkey/x402/facilitator"
@@ -73,10 +74,14 @@ func runFacilitator(env *cliEnv, args []string) error {
 
 	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	client, err := ethclient.DialContext(dialCtx, *rpcURL)
+	// Concurrent verifications and settlements each make several calls: keep connections to
+	// the node alive (the default transport keeps two idle connections per host).
+	hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}}
+	rc, err := rpc.DialOptions(dialCtx, *rpcURL, rpc.WithHTTPClient(hc))
 	if err != nil {
 		return fmt.Errorf("rpc %s: %w", *rpcURL, err)
 	}
+	client := ethclient.NewClient(rc)
 	defer client.Close()
 	id, err := client.ChainID(dialCtx)
 	if err != nil {

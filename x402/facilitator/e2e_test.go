@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -34,7 +35,7 @@ func newPaidAPI(t testing.TB, f *Facilitator, payerIndex int) *paidAPI {
 	}
 	tok := testNet.Token()
 	merchant := randomAddress(t).Hex()
-	accept := x402.Accept{Amount: "10000", Asset: tok.Address.Hex(), PayTo: merchant, EIP712Name: tok.Name, EIP712Version: tok.Version, MaxTimeoutSeconds: 120}
+	accept := x402.Accept{Amount: "10000", Asset: tok.Address.Hex(), PayTo: merchant, EIP712Name: tok.Name, EIP712Version: tok.Version, MaxTimeoutSeconds: int64(fixtureValidity / time.Second)}
 	v2, v1 := accept, accept
 	v2.Network, v1.Network = x402.EVMNetwork(testChainID), "base-sepolia"
 	mw, err := x402.NewMiddleware(x402.MiddlewareConfig{Facilitator: fc, Routes: []x402.Route{
