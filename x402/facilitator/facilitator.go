@@ -251,8 +251,7 @@ func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
 }
 
-// verdict is a payment problem: a reason code, a human-readable message and, when known, the
-// payer.
+// verdict is a payment problem: a reason code and a human-readable message.
 type verdict struct {
 	reason, message string
 }
