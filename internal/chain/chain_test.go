@@ -24,7 +24,41 @@ func (r *notFoundReader) TransactionReceipt(context.Context, common.Hash) (*type
 	return nil, ethereum.NotFound
 }
 
+func (r *notFoundReader) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
+	return &types.Header{Number: big.NewInt(0)}, nil
+}
+
 type failingReader struct{}
+
+func (failingReader) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
+	return nil, errors.New("connection refused")
+}
+
+// laggingHead finds the receipt in block 5 while the head is still at block 4 for the first
+// few header reads, as go-ethereum briefly does right after it indexes a new block.
+type laggingHead struct{ headerCalls int }
+
+func (r *laggingHead) TransactionReceipt(context.Context, common.Hash) (*types.Receipt, error) {
+	return &types.Receipt{Status: types.ReceiptStatusSuccessful, BlockNumber: big.NewInt(5)}, nil
+}
+
+func (r *laggingHead) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
+	r.headerCalls++
+	if r.headerCalls < 3 {
+		return &types.Header{Number: big.NewInt(4)}, nil
+	}
+	return &types.Header{Number: big.NewInt(5)}, nil
+}
+
+func TestWaitReceiptWaitsForHead(t *testing.T) {
+	r := &laggingHead{}
+	if _, err := chain.WaitReceipt(context.Background(), r, common.Hash{1}); err != nil {
+		t.Fatal(err)
+	}
+	if r.headerCalls != 3 {
+		t.Errorf("returned after %d header reads, want 3 (head must reach the receipt's block)", r.headerCalls)
+	}
+}
 
 func (failingReader) TransactionReceipt(context.Context, common.Hash) (*types.Receipt, error) {
 	return nil, errors.New("connection refused")

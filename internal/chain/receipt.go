@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ var ErrReverted = errors.New("chain: transaction reverted")
 // ReceiptReader is the part of an Ethereum client WaitReceipt needs; *ethclient.Client has it.
 type ReceiptReader interface {
 	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
 }
 
 // Poll intervals for WaitReceipt: start short because the devnet mines on arrival, back off to
@@ -27,8 +29,13 @@ const (
 	maxPoll   = 500 * time.Millisecond
 )
 
-// WaitReceipt polls for the receipt of hash until it exists or ctx ends. It returns the receipt
-// whatever its status; use WaitSuccess to treat a revert as an error.
+// WaitReceipt polls for the receipt of hash until it exists and the node's latest block has
+// reached the receipt's block, or ctx ends. It returns the receipt whatever its status; use
+// WaitSuccess to treat a revert as an error.
+//
+// The second condition matters: go-ethereum makes a new block's transaction index (and so its
+// receipts) visible a moment before it moves its head, so a call at "latest" right after the
+// receipt appears can still see the state before the transaction. Callers read state next.
 func WaitReceipt(ctx context.Context, c ReceiptReader, hash common.Hash) (*types.Receipt, error) {
 	delay := firstPoll
 	timer := time.NewTimer(0)
@@ -42,7 +49,16 @@ func WaitReceipt(ctx context.Context, c ReceiptReader, hash common.Hash) (*types
 		r, err := c.TransactionReceipt(ctx, hash)
 		switch {
 		case err == nil:
-			return r, nil
+			h, herr := c.HeaderByNumber(ctx, nil)
+			if herr != nil {
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("chain: waiting for receipt of %s: %w", hash.Hex(), ctx.Err())
+				}
+				return nil, fmt.Errorf("chain: latest header: %w", herr)
+			}
+			if r.BlockNumber == nil || h.Number.Cmp(r.BlockNumber) >= 0 {
+				return r, nil
+			}
 		case !errors.Is(err, ethereum.NotFound) && !isIndexing(err):
 			// Nodes answer "not found" while a transaction is pending; anything else is real.
 			if ctx.Err() != nil {
