@@ -158,18 +158,8 @@ func TestForeignAndBadShares(t *testing.T) {
 func TestSameIdentifierOtherSeal(t *testing.T) {
 	dir, res := initShares(t, 2, 3)
 	_, other := initShares(t, 2, 3)
-	b, _ := os.ReadFile(filepath.Join(dir, SealFileName))
-	sf, err := parseSeal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Rewrite this seal's header to carry the other split's identifier (checksum recomputed).
-	sf.identifier = other.Info.Identifier
-	ad := sf.header.marshal(len(sf.ct))
-	file := append(append(ad, sf.ct...), make([]byte, checksumLen)...)
-	sum := sha256Sum(file[:len(file)-checksumLen])
-	copy(file[len(file)-checksumLen:], sum)
-	rewriteSeal(t, dir, file)
+	// Rewrite this seal's header to carry the other split's identifier.
+	setSealIdentifier(t, dir, other.Info.Identifier)
 	shares := []*Share{fromWordsNoID(t, other.Shares[0]), fromWordsNoID(t, other.Shares[1])}
 	if _, err := Unseal(UnsealRequest{DataDir: dir, Shares: shares}); !errors.Is(err, ErrShareMismatch) {
 		t.Fatalf("err = %v, want ErrShareMismatch", err)
@@ -347,16 +337,7 @@ func TestHighIterationExponentRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, SealFileName))
-	sf, err := parseSeal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf.identifier = parsed.Identifier
-	ad := sf.header.marshal(len(sf.ct))
-	file := append(append(ad, sf.ct...), make([]byte, checksumLen)...)
-	copy(file[len(file)-checksumLen:], sha256Sum(file[:len(file)-checksumLen]))
-	rewriteSeal(t, dir, file)
+	setSealIdentifier(t, dir, parsed.Identifier)
 
 	var shares []*Share
 	for _, w := range groups[0][:2] {
@@ -374,4 +355,23 @@ func TestHighIterationExponentRefused(t *testing.T) {
 	if !errors.Is(err, ErrShareMismatch) || !strings.Contains(err.Error(), "iteration exponent 5") {
 		t.Fatalf("err = %v, want ErrShareMismatch naming the iteration exponent", err)
 	}
+}
+
+// setSealIdentifier rewrites the SLIP-0039 identifier in the seal header of dir, recomputing
+// the file checksum, as an attacker who can write the data directory could.
+func setSealIdentifier(t *testing.T, dir string, id uint16) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, SealFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, err := parseSeal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf.identifier = id
+	ad := sf.header.marshal(len(sf.ct))
+	file := append(append(ad, sf.ct...), make([]byte, checksumLen)...)
+	copy(file[len(file)-checksumLen:], sha256Sum(file[:len(file)-checksumLen]))
+	rewriteSeal(t, dir, file)
 }

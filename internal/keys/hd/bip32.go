@@ -270,16 +270,21 @@ func (k *ExtendedKey) Address() common.Address {
 // SignDigest signs a 32-byte digest with ECDSA (libsecp256k1, RFC 6979 nonces, low-S) and
 // returns r || s || v with v the recovery id 0 or 1.
 func (k *ExtendedKey) SignDigest(digest [32]byte) ([65]byte, error) {
-	var out [65]byte
 	if k.wiped {
-		return out, ErrWiped
+		return [65]byte{}, ErrWiped
 	}
 	if k.priv == nil {
-		return out, ErrNotPrivate
+		return [65]byte{}, ErrNotPrivate
 	}
+	return signDigest(k.priv, digest)
+}
+
+// signDigest signs with libsecp256k1 from a temporary copy of the scalar that is wiped after.
+func signDigest(priv *[32]byte, digest [32]byte) ([65]byte, error) {
+	var out [65]byte
 	sk := make([]byte, 32)
 	defer clear(sk)
-	copy(sk, k.priv[:])
+	copy(sk, priv[:])
 	sig, err := secp256k1.Sign(digest[:], sk)
 	if err != nil {
 		return out, fmt.Errorf("hd: sign: %w", err)

@@ -106,19 +106,10 @@ func (k *PrivateKey) usable() error {
 // SignDigest signs a 32-byte digest with ECDSA (libsecp256k1, RFC 6979 nonces, low-S) and
 // returns r || s || v with v the recovery id 0 or 1.
 func (k *PrivateKey) SignDigest(digest [32]byte) ([65]byte, error) {
-	var out [65]byte
 	if err := k.usable(); err != nil {
-		return out, err
+		return [65]byte{}, err
 	}
-	sk := make([]byte, 32)
-	defer clear(sk)
-	copy(sk, k.priv[:])
-	sig, err := secp256k1.Sign(digest[:], sk)
-	if err != nil {
-		return out, fmt.Errorf("hd: sign: %w", err)
-	}
-	copy(out[:], sig)
-	return out, nil
+	return signDigest(k.priv, digest)
 }
 
 // publicXY returns the 64-byte uncompressed public key without the 0x04 prefix.
