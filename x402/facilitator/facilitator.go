@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/fleetkey/fleetkey/internal/chain"
 	"github.com/fleetkey/fleetkey/internal/chain/bindings"
 	"github.com/fleetkey/fleetkey/x402"
 	"github.com/fleetkey/fleetkey/x402/exact"
@@ -70,7 +71,7 @@ type chainState struct {
 	id      uint64
 	backend Backend
 	v2, v1  string // network strings served ("" = not served)
-	relayer *relayer
+	relayer *chain.Sender
 
 	mu       sync.Mutex
 	code     map[common.Address]time.Time // assets known to have code, until

@@ -77,7 +77,8 @@ func (f *Facilitator) Settle(ctx context.Context, req *x402.SettleRequest) (*x40
 		f.reg.release(p.key)
 		return fail(reject(ReasonSignature, "%v", err), common.Hash{}), nil
 	}
-	tx, err := p.chain.relayer.send(ctx, p.domain.VerifyingContract, data)
+	asset := p.domain.VerifyingContract
+	tx, err := p.chain.relayer.Send(ctx, chain.Tx{To: &asset, Data: data})
 	if err != nil {
 		f.reg.release(p.key)
 		if errors.Is(err, ErrKeyClosed) {
@@ -143,7 +144,7 @@ func (f *Facilitator) hasTransfer(r *types.Receipt, p *payment) bool {
 // sendReason maps the revert text of a failed send (in practice its gas estimate) to a reason
 // code, as the reference does with the token's messages.
 func sendReason(err error) string {
-	var est *estimateError
+	var est *chain.EstimateError
 	if !errors.As(err, &est) {
 		return ReasonTransactionFailed
 	}

@@ -346,14 +346,14 @@ func TestSendReason(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&estimateError{errors.New("execution reverted: FiatTokenV2: authorization is used or canceled")}, ReasonNonceUsed},
-		{&estimateError{errors.New("execution reverted: FiatTokenV2: authorization is expired")}, ReasonValidBefore},
-		{&estimateError{errors.New("execution reverted: FiatTokenV2: authorization is not yet valid")}, ReasonValidAfter},
-		{&estimateError{errors.New("execution reverted: ERC20: transfer amount exceeds balance")}, ReasonInsufficientBalance},
-		{&estimateError{errors.New("execution reverted: FiatTokenV2: invalid signature")}, ReasonSignature},
-		{&estimateError{errors.New("execution reverted")}, ReasonTransactionFailed},
+		{&chain.EstimateError{Err: errors.New("execution reverted: FiatTokenV2: authorization is used or canceled")}, ReasonNonceUsed},
+		{&chain.EstimateError{Err: errors.New("execution reverted: FiatTokenV2: authorization is expired")}, ReasonValidBefore},
+		{&chain.EstimateError{Err: errors.New("execution reverted: FiatTokenV2: authorization is not yet valid")}, ReasonValidAfter},
+		{&chain.EstimateError{Err: errors.New("execution reverted: ERC20: transfer amount exceeds balance")}, ReasonInsufficientBalance},
+		{&chain.EstimateError{Err: errors.New("execution reverted: FiatTokenV2: invalid signature")}, ReasonSignature},
+		{&chain.EstimateError{Err: errors.New("execution reverted")}, ReasonTransactionFailed},
 		{errors.New("facilitator: send transaction: insufficient funds for gas * price + value"), ReasonTransactionFailed},
-		{fmt.Errorf("wrapped: %w", &estimateError{errors.New("execution reverted: ERC20: transfer amount exceeds balance")}), ReasonInsufficientBalance},
+		{fmt.Errorf("wrapped: %w", &chain.EstimateError{Err: errors.New("execution reverted: ERC20: transfer amount exceeds balance")}), ReasonInsufficientBalance},
 	}
 	for _, tc := range tests {
 		if got := sendReason(tc.err); got != tc.want {

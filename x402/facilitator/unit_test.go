@@ -17,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/fleetkey/fleetkey/internal/chain"
 )
 
 // A public test key (ganache deterministic account 1).
@@ -253,7 +255,7 @@ func (b *fakeBackend) TransactionReceipt(context.Context, common.Hash) (*types.R
 	return nil, ethereum.NotFound
 }
 
-func testRelayer(t *testing.T, b *fakeBackend) *relayer {
+func testRelayer(t *testing.T, b *fakeBackend) *chain.Sender {
 	t.Helper()
 	k, err := NewRelayerKey([]byte(testKeyHex))
 	if err != nil {
@@ -275,7 +277,7 @@ func TestRelayerNonces(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := r.send(ctx, to, []byte{1}); err != nil {
+			if _, err := r.Send(ctx, chain.Tx{To: &to, Data: []byte{1}}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -305,22 +307,22 @@ func TestRelayerNonces(t *testing.T) {
 
 	// Someone else used the key: the node is ahead. "nonce too low" → resync and retry once.
 	b.pending += 3
-	tx, err := r.send(ctx, to, nil)
+	tx, err := r.Send(ctx, chain.Tx{To: &to})
 	if err != nil || tx.Nonce() != 28 {
 		t.Fatalf("after external sends: nonce %v, %v", tx, err)
 	}
 	// A failure that is not about the nonce: no retry, the error is returned, and the next
 	// send re-reads the nonce so no gap is left.
 	b.sendErrs = []error{errors.New("insufficient funds for gas * price + value")}
-	if _, err := r.send(ctx, to, nil); err == nil || !strings.Contains(err.Error(), "insufficient funds") {
+	if _, err := r.Send(ctx, chain.Tx{To: &to}); err == nil || !strings.Contains(err.Error(), "insufficient funds") {
 		t.Fatalf("send error %v", err)
 	}
-	if tx, err := r.send(ctx, to, nil); err != nil || tx.Nonce() != 29 {
+	if tx, err := r.Send(ctx, chain.Tx{To: &to}); err != nil || tx.Nonce() != 29 {
 		t.Fatalf("after a failed send: %v, %v", tx, err)
 	}
 	// Two nonce errors in a row: one retry only.
 	b.sendErrs = []error{errors.New("nonce too low"), errors.New("nonce too low")}
-	if _, err := r.send(ctx, to, nil); err == nil || !strings.Contains(err.Error(), "nonce too low") {
+	if _, err := r.Send(ctx, chain.Tx{To: &to}); err == nil || !strings.Contains(err.Error(), "nonce too low") {
 		t.Fatalf("double nonce error: %v", err)
 	}
 }
@@ -328,7 +330,8 @@ func TestRelayerNonces(t *testing.T) {
 func TestRelayerLegacyChain(t *testing.T) {
 	b := &fakeBackend{chainID: 1337, pending: 0}
 	r := testRelayer(t, b)
-	tx, err := r.send(context.Background(), common.Address{1}, nil)
+	to := common.Address{1}
+	tx, err := r.Send(context.Background(), chain.Tx{To: &to})
 	if err != nil {
 		t.Fatal(err)
 	}
