@@ -292,3 +292,36 @@ func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
 }
+
+// TestScriptsRefuseNonLoopback checks that every script refuses a URL that is not on a
+// loopback address before it touches the network, so that a test can never pay or settle
+// through a public facilitator or chain (the reference's default facilitator is public).
+func TestScriptsRefuseNonLoopback(t *testing.T) {
+	requireNode(t)
+	const key = "0x6cbed15c793ce57650b9877cf6fa156fbef513c4e6134f022a85b1ffdd59b2a1" // public test key
+	tests := []struct {
+		script string
+		env    map[string]string
+	}{
+		{"facilitator.mjs", map[string]string{"RPC_URL": "https://sepolia.base.org", "CHAIN_ID": "84532", "FACILITATOR_KEY": key}},
+		{"express-server.mjs", map[string]string{"FACILITATOR_URL": "https://x402.org/facilitator", "NETWORK": "eip155:84532"}},
+		{"fetch-client.mjs", map[string]string{"URL": "http://192.0.2.1/weather"}},
+		{"fetch-v1-client.mjs", map[string]string{"URL": "http://127.0.0.1:9/weather", "RPC_URL": "http://localhost.example/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.script, func(t *testing.T) {
+			p := startNode(t, tc.script, tc.env)
+			select {
+			case <-p.done:
+			case <-time.After(runTimeout):
+				t.Fatalf("%s still running", tc.script)
+			}
+			if p.err == nil {
+				t.Fatalf("%s exited 0 with a non-loopback URL", tc.script)
+			}
+			if out := p.output(); !strings.Contains(out, "not an http URL on a loopback address") {
+				t.Errorf("%s failed for another reason: %s", tc.script, out)
+			}
+		})
+	}
+}
