@@ -327,7 +327,7 @@ type countingFacilitator struct {
 }
 
 // ourFacilitator returns our facilitator for the chain, settling from its dev account.
-func ourFacilitator(t *testing.T, c *chainEnv) *countingFacilitator {
+func ourFacilitator(t testing.TB, c *chainEnv) *countingFacilitator {
 	t.Helper()
 	acc := c.account(accOurFacilitator)
 	key, err := facilitator.NewRelayerKey([]byte(acc.PrivateKeyHex))
@@ -383,7 +383,7 @@ func (f *countingFacilitator) counts() (verify, settle int) {
 }
 
 // demandV2 requests url without paying and returns the decoded PAYMENT-REQUIRED.
-func demandV2(t *testing.T, url string) *x402.PaymentRequiredV2 {
+func demandV2(t testing.TB, url string) *x402.PaymentRequiredV2 {
 	t.Helper()
 	resp, _ := goGet(t, http.DefaultClient, url)
 	if resp.StatusCode != http.StatusPaymentRequired {

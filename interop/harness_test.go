@@ -48,7 +48,7 @@ var (
 // requireNode skips the test when node or npm is missing, fails it when node is older than
 // 20, and installs the pinned packages when node_modules is missing or was installed from
 // another package-lock.json.
-func requireNode(t *testing.T) {
+func requireNode(t testing.TB) {
 	t.Helper()
 	nodeOnce.Do(func() { nodeSkip, nodeErr = prepareNode() })
 	if nodeSkip != "" {
@@ -150,7 +150,7 @@ func (s *syncBuffer) String() string {
 
 // startNode starts `node script` with env added to the environment. The process is killed
 // (with its process group) when the test ends; its output is logged if the test failed.
-func startNode(t *testing.T, script string, env map[string]string) *nodeProc {
+func startNode(t testing.TB, script string, env map[string]string) *nodeProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "node", script)
@@ -237,7 +237,7 @@ type ready struct {
 }
 
 // startServer starts a server script and waits for its ready line.
-func startServer(t *testing.T, script string, env map[string]string) (*nodeProc, ready) {
+func startServer(t testing.TB, script string, env map[string]string) (*nodeProc, ready) {
 	t.Helper()
 	p := startNode(t, script, env)
 	timer := time.NewTimer(readyTimeout)
@@ -303,7 +303,7 @@ var (
 
 // devnetFor returns the devnet with the given chain id, starting it on first use. It lives
 // until the test binary exits (see TestMain).
-func devnetFor(t *testing.T, chainID uint64) *chainEnv {
+func devnetFor(t testing.TB, chainID uint64) *chainEnv {
 	t.Helper()
 	chainsMu.Lock()
 	defer chainsMu.Unlock()
@@ -405,7 +405,7 @@ func (c *chainEnv) checkSettlementTx(t *testing.T, tx string, from, to common.Ad
 }
 
 // newPayee returns a fresh address with no tokens, so that a flow's payee balance starts at 0.
-func newPayee(t *testing.T) common.Address {
+func newPayee(t testing.TB) common.Address {
 	t.Helper()
 	var b [20]byte
 	if _, err := rand.Read(b[:]); err != nil {

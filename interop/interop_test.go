@@ -154,7 +154,7 @@ func flow3(t *testing.T) {
 
 // newGoServer returns our middleware protecting GET /weather with one exact option on the
 // devnet token, paying payee.
-func newGoServer(t *testing.T, fac x402.Facilitator, version int, network string, c *chainEnv, payee common.Address) *x402.Middleware {
+func newGoServer(t testing.TB, fac x402.Facilitator, version int, network string, c *chainEnv, payee common.Address) *x402.Middleware {
 	t.Helper()
 	tk := c.dn.Token()
 	mw, err := x402.NewMiddleware(x402.MiddlewareConfig{
@@ -189,7 +189,7 @@ func resourceHandler() http.Handler {
 }
 
 // goPayer is our test payer with the Go payer dev account's key (a public test key).
-func goPayer(t *testing.T, c *chainEnv) *exact.LocalKeyPayer {
+func goPayer(t testing.TB, c *chainEnv) *exact.LocalKeyPayer {
 	t.Helper()
 	key, err := c.account(accGoPayer).PrivateKey()
 	if err != nil {
@@ -200,7 +200,7 @@ func goPayer(t *testing.T, c *chainEnv) *exact.LocalKeyPayer {
 	return p
 }
 
-func goGet(t *testing.T, client *http.Client, url string) (*http.Response, string) {
+func goGet(t testing.TB, client *http.Client, url string) (*http.Response, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
