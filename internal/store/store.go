@@ -68,6 +68,12 @@ type ReadTx interface {
 type Tx interface {
 	ReadTx
 
+	// Savepoint runs fn as a nested transaction: if fn returns an error, everything
+	// it wrote is undone and the error returned, while the enclosing Tx goes on. It
+	// lets one write transaction carry a batch of independent payments (group
+	// commit) where a refused payment leaves no trace and does not undo the others.
+	Savepoint(ctx context.Context, fn func(Tx) error) error
+
 	// CreateFleet inserts a fleet; ID and CreatedAt are filled in when zero.
 	CreateFleet(ctx context.Context, f Fleet) (Fleet, error)
 	// SetFleetTreasury sets (or, with "", clears) the fleet's treasury address.

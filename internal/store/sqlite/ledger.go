@@ -14,24 +14,21 @@ const authCols = `id, agent_id, key_id, fleet_id, group_id, idempotency_key, net
 	resource_url, amount_atomic, amount_micro, nonce, from_address, valid_after, valid_before, status,
 	policy_hash, response_name, response_value, tx_hash, created_at, signed_at, settled_at, updated_at`
 
-// counted is the status predicate of the spend indexes, written out literally so that
-// the planner can match the partial indexes.
-const counted = `status IN ('reserved', 'signed', 'settled')`
+// counted selects the authorizations that consume budget; the counted column mirrors
+// the status (a CHECK constraint keeps them equal) so that status changes that keep a
+// record counted do not touch the spend indexes.
+const counted = `counted = 1`
 
 var (
 	qAuth      = q(`SELECT ` + authCols + ` FROM authorizations WHERE id = ?`)
 	qAuthByIdk = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
-	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `) VALUES
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?)`)
+	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `, counted) VALUES
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?, 1)`)
 	qAuthSigned  = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ? WHERE id = ?`)
-	qAuthSettled = q(`UPDATE authorizations SET status = 'settled', tx_hash = ?, settled_at = ?, updated_at = ? WHERE id = ?`)
-	qAuthStatus  = q(`UPDATE authorizations SET status = ?, updated_at = ? WHERE id = ?`)
+	qAuthSettled = q(`UPDATE authorizations SET status = 'settled', counted = 1, tx_hash = ?, settled_at = ?, updated_at = ? WHERE id = ?`)
+	qAuthStatus  = q(`UPDATE authorizations SET status = ?, counted = 0, updated_at = ? WHERE id = ?`)
 	qAuthDue     = q(`SELECT ` + authCols + ` FROM authorizations WHERE status IN ('reserved', 'signed') AND valid_before < ? ORDER BY valid_before, id`)
-	qAuthExpire  = q(`UPDATE authorizations SET status = 'expired', updated_at = ? WHERE status IN ('reserved', 'signed') AND valid_before < ?`)
-
-	qSpendAgent = q(`SELECT COALESCE(SUM(amount_micro), 0), COUNT(*) FROM authorizations WHERE agent_id = ? AND created_at > ? AND ` + counted)
-	qSpendGroup = q(`SELECT COALESCE(SUM(amount_micro), 0), COUNT(*) FROM authorizations WHERE group_id = ? AND created_at > ? AND ` + counted)
-	qSpendFleet = q(`SELECT COALESCE(SUM(amount_micro), 0), COUNT(*) FROM authorizations WHERE fleet_id = ? AND created_at > ? AND ` + counted)
+	qAuthExpire  = q(`UPDATE authorizations SET status = 'expired', counted = 0, updated_at = ? WHERE status IN ('reserved', 'signed') AND valid_before < ?`)
 )
 
 func scanAuth(s scanner) (store.Authorization, error) {
@@ -110,7 +107,7 @@ func (t *tx) Spend(ctx context.Context, level store.Level, scopeID string, windo
 		return store.Spend{}, fmt.Errorf("sqlite: window %s is not positive", window)
 	}
 	var s store.Spend
-	if err := t.queryRow(ctx, query, scopeID, at.Add(-window).UnixNano()).Scan(&s.AmountMicro, &s.Count); err != nil {
+	if err := t.queryRow(ctx, query, spendArgs(scopeID, at.Add(-window).UnixNano())...).Scan(&s.AmountMicro, &s.Count); err != nil {
 		return s, fmt.Errorf("sqlite: spend: %w", err)
 	}
 	return s, nil
@@ -162,6 +159,9 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 		a.Network, a.Asset, a.PayTo, a.Origin, a.ResourceURL, a.AmountAtomic, a.AmountMicro, a.Nonce, a.From,
 		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, nsReq(a.CreatedAt), nsReq(a.UpdatedAt)); err != nil {
 		return store.Authorization{}, false, fmt.Errorf("sqlite: reserve: %w", err)
+	}
+	if err := t.adjustBuckets(ctx, a, +1); err != nil {
+		return store.Authorization{}, false, err
 	}
 	return a, false, nil
 }
@@ -238,6 +238,11 @@ func (t *tx) MarkSettled(ctx context.Context, id string, txHash string, at time.
 	if _, err := t.exec(ctx, qAuthSettled, txHash, nsReq(at), nsReq(at), id); err != nil {
 		return store.Authorization{}, fmt.Errorf("sqlite: mark settled: %w", err)
 	}
+	if !a.Status.Counts() {
+		if err := t.adjustBuckets(ctx, a, +1); err != nil {
+			return store.Authorization{}, err
+		}
+	}
 	a.Status, a.TxHash, a.SettledAt, a.UpdatedAt = store.AuthSettled, txHash, at, at
 	return a, nil
 }
@@ -260,6 +265,11 @@ func (t *tx) ReleaseAuthorization(ctx context.Context, id string, status store.A
 	if _, err := t.exec(ctx, qAuthStatus, string(status), nsReq(at), id); err != nil {
 		return store.Authorization{}, fmt.Errorf("sqlite: release: %w", err)
 	}
+	if a.Status.Counts() {
+		if err := t.adjustBuckets(ctx, a, -1); err != nil {
+			return store.Authorization{}, err
+		}
+	}
 	a.Status, a.UpdatedAt = status, at
 	return a, nil
 }
@@ -274,6 +284,9 @@ func (t *tx) ExpireAuthorizations(ctx context.Context, at time.Time) ([]store.Au
 		return nil, fmt.Errorf("sqlite: expire: %w", err)
 	}
 	for i := range due {
+		if err := t.adjustBuckets(ctx, due[i], -1); err != nil {
+			return nil, err
+		}
 		due[i].Status, due[i].UpdatedAt = store.AuthExpired, at
 	}
 	return due, nil

@@ -26,9 +26,38 @@ func q(s string) string {
 type tx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	depth int // savepoint nesting
 }
 
 var _ store.Tx = (*tx)(nil)
+
+func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error) {
+	t.depth++
+	name := fmt.Sprintf("sp%d", t.depth)
+	defer func() { t.depth-- }()
+	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_, _ = t.tx.ExecContext(ctx, "ROLLBACK TO "+name)
+			panic(p)
+		}
+	}()
+	if err := fn(t); err != nil {
+		if _, rerr := t.tx.ExecContext(ctx, "ROLLBACK TO "+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
+		}
+		if _, rerr := t.tx.ExecContext(ctx, "RELEASE "+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "RELEASE "+name); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
+}
 
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st, ok := t.stmts[query]; ok {

@@ -587,3 +587,67 @@ func testConcurrentIdempotency(t *testing.T, s store.Store) {
 		t.Fatalf("%d records, want 1", n)
 	}
 }
+
+// testSavepointBatch runs a batch of reservations in one Tx, each in a savepoint: the
+// refused ones leave nothing, the others commit together.
+func testSavepointBatch(t *testing.T, s store.Store) {
+	fx := newFixture(t, s, 1)
+	w := store.WindowLimit{Level: store.LevelAgent, ScopeID: fx.agents[0].ID, Window: time.Hour, MaxAmountMicro: -1, MaxCount: 3}
+	var okN, refused int
+	write(t, s, func(tx store.Tx) error {
+		for i := 0; i < 6; i++ {
+			err := tx.Savepoint(ctx(), func(tx store.Tx) error {
+				_, _, err := tx.ReserveAuthorization(ctx(), store.ReserveRequest{Authorization: fx.payment(0, fmt.Sprintf("b%d", i), 10), Windows: []store.WindowLimit{w}, Now: t0})
+				if err != nil {
+					return err
+				}
+				if i == 1 {
+					return errors.New("signing failed") // undone, budget not used
+				}
+				return nil
+			})
+			switch {
+			case err == nil:
+				okN++
+			case errors.Is(err, store.ErrBudgetExceeded), i == 1:
+				refused++
+			default:
+				return err
+			}
+		}
+		// Nested savepoints unwind only their own part.
+		return tx.Savepoint(ctx(), func(tx store.Tx) error {
+			_ = tx.Savepoint(ctx(), func(tx store.Tx) error {
+				if _, err := tx.CreateFleet(ctx(), store.Fleet{Name: "inner", Index: 1_000_001}); err != nil {
+					return err
+				}
+				return errors.New("undo inner")
+			})
+			_, err := tx.CreateFleet(ctx(), store.Fleet{Name: "outer", Index: 1_000_002})
+			return err
+		})
+	})
+	if okN != 3 || refused != 3 {
+		t.Fatalf("%d reserved, %d refused; want 3 and 3", okN, refused)
+	}
+	if n := countAuths(t, s); n != 3 {
+		t.Fatalf("%d records, want 3", n)
+	}
+	if got := spend(t, s, store.LevelAgent, fx.agents[0].ID, time.Hour, t0); got != (store.Spend{AmountMicro: 30, Count: 3}) {
+		t.Fatalf("spend = %+v", got)
+	}
+	read(t, s, func(tx store.ReadTx) error {
+		fs, err := tx.Fleets(ctx())
+		if err != nil {
+			return err
+		}
+		names := map[string]bool{}
+		for _, f := range fs {
+			names[f.Name] = true
+		}
+		if names["inner"] || !names["outer"] {
+			t.Errorf("fleets after nested savepoints: %v", names)
+		}
+		return nil
+	})
+}

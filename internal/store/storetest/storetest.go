@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"WindowBoundary", testWindowBoundary},
 		{"ExpiryReleasesBudget", testExpiryReleasesBudget},
 		{"ReleaseReleasesBudget", testReleaseReleasesBudget},
+		{"SpendMatchesRecords", testSpendMatchesRecords},
+		{"SavepointBatch", testSavepointBatch},
 		{"ConcurrentBudgets", testConcurrentBudgets},
 		{"ConcurrentIdempotency", testConcurrentIdempotency},
 		{"Approvals", testApprovals},
@@ -209,12 +211,22 @@ func spend(t testing.TB, s store.Store, level store.Level, scope string, w time.
 // of Spend, so that the two can be checked against each other.
 func recordsSpend(t testing.TB, s store.Store, level store.Level, scope string, w time.Duration, at time.Time) store.Spend {
 	t.Helper()
+	return sumRecords(allAuths(t, s), level, scope, w, at)
+}
+
+func allAuths(t testing.TB, s store.Store) []store.Authorization {
+	t.Helper()
 	var all []store.Authorization
 	read(t, s, func(tx store.ReadTx) error {
 		var err error
 		all, err = tx.Authorizations(ctx(), store.AuthorizationFilter{})
 		return err
 	})
+	return all
+}
+
+// sumRecords is the reference window total: the records themselves.
+func sumRecords(all []store.Authorization, level store.Level, scope string, w time.Duration, at time.Time) store.Spend {
 	var sp store.Spend
 	for _, a := range all {
 		var id string

@@ -112,24 +112,26 @@ CREATE TABLE authorizations (
     signed_at       INTEGER,
     settled_at      INTEGER,
     updated_at      INTEGER NOT NULL,
+    counted         INTEGER NOT NULL,
+    CHECK ((counted = 1 AND status IN ('reserved', 'signed', 'settled'))
+        OR (counted = 0 AND status IN ('expired', 'cancelled', 'failed'))),
     CONSTRAINT authorization_idempotency_key UNIQUE (agent_id, idempotency_key),
     CONSTRAINT authorization_nonce UNIQUE (asset, from_address, nonce)
 );
--- Window sums: one covering partial index per scope level, so that
+-- Window sums. counted is 1 exactly when the status consumes budget (the CHECK below
+-- makes it impossible for the two to disagree). The spend indexes lead with
+-- (scope, counted, created_at) and carry amount_micro, so that
 --   SELECT SUM(amount_micro), COUNT(*) FROM authorizations
---   WHERE <scope>_id = ? AND created_at > ? AND status IN ('reserved','signed','settled')
--- is a range scan of exactly the counted rows of the window, never touching the table
--- (status is a key column only so that SQLite sees the index as covering).
-CREATE INDEX authorizations_spend_agent ON authorizations (agent_id, created_at, amount_micro, status)
-    WHERE status IN ('reserved', 'signed', 'settled');
-CREATE INDEX authorizations_spend_group ON authorizations (group_id, created_at, amount_micro, status)
-    WHERE status IN ('reserved', 'signed', 'settled');
-CREATE INDEX authorizations_spend_fleet ON authorizations (fleet_id, created_at, amount_micro, status)
-    WHERE status IN ('reserved', 'signed', 'settled');
--- Expiry sweep: only open authorizations, by deadline.
+--   WHERE <scope>_id = ? AND counted = 1 AND created_at > ?
+-- is a range scan of exactly the counted rows of the window in a covering index, and
+-- the common transitions reserved -> signed -> settled leave the indexes untouched;
+-- only a release (expired, cancelled, failed) moves a row out of the range.
+CREATE INDEX authorizations_spend_agent ON authorizations (agent_id, counted, created_at, amount_micro);
+CREATE INDEX authorizations_spend_group ON authorizations (group_id, counted, created_at, amount_micro);
+CREATE INDEX authorizations_spend_fleet ON authorizations (fleet_id, counted, created_at, amount_micro);
 CREATE INDEX authorizations_open ON authorizations (valid_before)
     WHERE status IN ('reserved', 'signed');
-CREATE INDEX authorizations_key ON authorizations (key_id, status);
+CREATE INDEX authorizations_key ON authorizations (key_id);
 
 CREATE TABLE approvals (
     id               TEXT    NOT NULL PRIMARY KEY,
@@ -171,3 +173,21 @@ CREATE TABLE audit_checkpoints (
     signer    TEXT    NOT NULL,
     signature TEXT    NOT NULL
 );
+
+-- Window-total cache, exact and derived: for every scope (fleet, group, agent) and
+-- resolution (res 0..3 = 10 ms, 1 s, 1 min, 1 h) the sum and count of the counted
+-- authorizations created in [bucket, bucket + resolution). It is updated in the same
+-- transaction as every change of an authorization's counted flag, so that a window
+-- total = the records in (Now-Window, first 10 ms boundary) from the spend index
+--        + whole buckets from there on, coarsest possible first
+-- touches at most ~250 rows whatever the window holds. The conformance suite checks
+-- every total it produces against the records.
+CREATE TABLE spend_buckets (
+    level    TEXT    NOT NULL,
+    scope_id TEXT    NOT NULL,
+    res      INTEGER NOT NULL,
+    bucket   INTEGER NOT NULL,
+    amount   INTEGER NOT NULL,
+    cnt      INTEGER NOT NULL,
+    PRIMARY KEY (level, scope_id, res, bucket)
+) WITHOUT ROWID;
