@@ -201,10 +201,12 @@ func (t *tx) ExpireApprovals(ctx context.Context, at time.Time) ([]store.Approva
 const auditCols = `seq, time, actor, action, subject, data, prev_hash, hash`
 
 var (
-	qAuditHead   = q(`SELECT ` + auditCols + ` FROM audit_records ORDER BY seq DESC LIMIT 1`)
-	qAuditAfter  = q(`SELECT ` + auditCols + ` FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`)
-	qAuditMaxSeq = q(`SELECT COALESCE(MAX(seq), 0) FROM audit_records`)
-	qAuditIns    = q(`INSERT INTO audit_records (` + auditCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	qAuditHead  = q(`SELECT ` + auditCols + ` FROM audit_records ORDER BY seq DESC LIMIT 1`)
+	qAuditAfter = q(`SELECT ` + auditCols + ` FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`)
+	// The insert succeeds only as the head's successor (one statement: the check and
+	// the write cannot be separated).
+	qAuditIns = q(`INSERT INTO audit_records (` + auditCols + `) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+		WHERE ?1 = (SELECT COALESCE(MAX(seq), 0) FROM audit_records) + 1`)
 	qAuditExists = q(`SELECT hash FROM audit_records WHERE seq = ?`)
 	qCheckpoints = q(`SELECT seq, hash, time, signer, signature FROM audit_checkpoints ORDER BY seq`)
 	qCheckIns    = q(`INSERT INTO audit_checkpoints (seq, hash, time, signer, signature) VALUES (?, ?, ?, ?, ?)`)
@@ -267,17 +269,14 @@ func (t *tx) AuditCheckpoints(ctx context.Context) ([]store.AuditCheckpoint, err
 }
 
 func (t *tx) AppendAudit(ctx context.Context, r store.AuditRecord) error {
-	var head int64
-	if err := t.queryRow(ctx, qAuditMaxSeq).Scan(&head); err != nil {
-		return fmt.Errorf("sqlite: audit head: %w", err)
-	}
-	if r.Seq != uint64(head)+1 {
-		return &store.ConflictError{Constraint: store.ConstraintAuditSeq,
-			Err: fmt.Errorf("sqlite: audit record %d does not follow head %d", r.Seq, head)}
-	}
-	if _, err := t.exec(ctx, qAuditIns, int64(r.Seq), nsReq(r.Time), r.Actor, r.Action, r.Subject, string(r.Data),
-		hexHash(r.PrevHash), hexHash(r.Hash)); err != nil {
+	res, err := t.exec(ctx, qAuditIns, int64(r.Seq), nsReq(r.Time), r.Actor, r.Action, r.Subject, string(r.Data),
+		hexHash(r.PrevHash), hexHash(r.Hash))
+	if err != nil {
 		return fmt.Errorf("sqlite: append audit: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return &store.ConflictError{Constraint: store.ConstraintAuditSeq,
+			Err: fmt.Errorf("sqlite: audit record %d does not follow the head", r.Seq)}
 	}
 	return nil
 }

@@ -24,7 +24,10 @@ var (
 	qAuthByIdk = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
 	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `, counted) VALUES
 		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?, 1)`)
-	qAuthSigned  = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ? WHERE id = ?`)
+	qAuthSigned = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ?
+		WHERE id = ? AND status = 'reserved' RETURNING ` + authCols)
+	qPayer = q(`SELECT a.status, a.fleet_id, a.group_id, k.agent_id, k.status, k.address
+		FROM agents a, keys k WHERE a.id = ? AND k.id = ?`)
 	qAuthSettled = q(`UPDATE authorizations SET status = 'settled', counted = 1, tx_hash = ?, settled_at = ?, updated_at = ? WHERE id = ?`)
 	qAuthStatus  = q(`UPDATE authorizations SET status = ?, counted = 0, updated_at = ? WHERE id = ?`)
 	qAuthDue     = q(`SELECT ` + authCols + ` FROM authorizations WHERE status IN ('reserved', 'signed') AND valid_before < ? ORDER BY valid_before, id`)
@@ -128,24 +131,32 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.Authorization{}, false, err
 	}
-	agent, err := t.Agent(ctx, a.AgentID)
+	// One read for the payer: the agent and the key, with their states, as of this
+	// write transaction (so a freeze or revocation committed before is always seen).
+	var (
+		agentStatus, keyStatus, keyAgent, from, fleetID string
+		groupID                                         sql.NullString
+	)
+	err = t.queryRow(ctx, qPayer, a.AgentID, a.KeyID).Scan(&agentStatus, &fleetID, &groupID, &keyAgent, &keyStatus, &from)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := t.Agent(ctx, a.AgentID); err != nil {
+			return store.Authorization{}, false, err
+		}
+		return store.Authorization{}, false, &store.NotFoundError{Entity: "key", Key: a.KeyID}
+	}
 	if err != nil {
-		return store.Authorization{}, false, err
+		return store.Authorization{}, false, fmt.Errorf("sqlite: reserve: %w", err)
 	}
-	if agent.Status != store.AgentActive {
-		return store.Authorization{}, false, &store.StateError{Entity: "agent", ID: agent.ID, Status: string(agent.Status), Op: "reserve"}
+	if agentStatus != string(store.AgentActive) {
+		return store.Authorization{}, false, &store.StateError{Entity: "agent", ID: a.AgentID, Status: agentStatus, Op: "reserve"}
 	}
-	key, err := t.Key(ctx, a.KeyID)
-	if err != nil {
-		return store.Authorization{}, false, err
+	if keyAgent != a.AgentID {
+		return store.Authorization{}, false, fmt.Errorf("sqlite: key %s does not belong to agent %s", a.KeyID, a.AgentID)
 	}
-	if key.AgentID != agent.ID {
-		return store.Authorization{}, false, fmt.Errorf("sqlite: key %s does not belong to agent %s", key.ID, agent.ID)
+	if keyStatus != string(store.KeyActive) {
+		return store.Authorization{}, false, &store.StateError{Entity: "key", ID: a.KeyID, Status: keyStatus, Op: "reserve"}
 	}
-	if key.Status != store.KeyActive {
-		return store.Authorization{}, false, &store.StateError{Entity: "key", ID: key.ID, Status: string(key.Status), Op: "reserve"}
-	}
-	a.FleetID, a.GroupID, a.From = agent.FleetID, agent.GroupID, key.Address
+	a.FleetID, a.GroupID, a.From = fleetID, groupID.String, from
 	if err := t.checkWindows(ctx, a, r); err != nil {
 		return store.Authorization{}, false, err
 	}
@@ -199,24 +210,25 @@ func (t *tx) checkWindows(ctx context.Context, a store.Authorization, r store.Re
 }
 
 func (t *tx) MarkSigned(ctx context.Context, id string, response store.PaymentHeader, at time.Time) (store.Authorization, error) {
-	a, err := t.Authorization(ctx, id)
-	if err != nil {
-		return a, err
-	}
-	if a.Status != store.AuthReserved {
-		return store.Authorization{}, &store.StateError{Entity: "authorization", ID: id, Status: string(a.Status), Op: "mark signed"}
-	}
 	if response.Name == "" || response.Value == "" {
 		return store.Authorization{}, errors.New("sqlite: signed response needs a header name and value")
 	}
 	at = now(at)
-	if _, err := t.exec(ctx, qAuthSigned, response.Name, response.Value, nsReq(at), nsReq(at), id); err != nil {
-		return store.Authorization{}, fmt.Errorf("sqlite: mark signed: %w", err)
+	// One statement on the hot path: update only a reserved record and read it back.
+	a, err := scanAuth(t.queryRow(ctx, qAuthSigned, response.Name, response.Value, nsReq(at), nsReq(at), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		cur, err := t.Authorization(ctx, id)
+		if err != nil {
+			return cur, err
+		}
+		return store.Authorization{}, &store.StateError{Entity: "authorization", ID: id, Status: string(cur.Status), Op: "mark signed"}
+	}
+	if err != nil {
+		return store.Authorization{}, fmt.Errorf("sqlite: mark signed: %w", mapErr(err))
 	}
 	if _, err := t.exec(ctx, qKeySigned, a.KeyID); err != nil {
 		return store.Authorization{}, fmt.Errorf("sqlite: count signature: %w", err)
 	}
-	a.Status, a.Response, a.SignedAt, a.UpdatedAt = store.AuthSigned, response, at, at
 	return a, nil
 }
 
