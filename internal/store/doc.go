@@ -16,12 +16,16 @@
 // # The ledger rule
 //
 // Tx.ReserveAuthorization is the only way budget is consumed. Inside one write
-// transaction it checks idempotency, sums every window limit over the authorization
-// records themselves (status reserved, signed or settled, CreatedAt after Now-Window),
-// refuses with ErrBudgetExceeded if the new amount or count would exceed any of them,
-// and inserts the record. Window totals are never kept in a separate counter that could
-// drift: they are always derived from the records (ReadTx.Spend). Budget is released
-// only by a status change to expired, cancelled or failed.
+// transaction it checks idempotency, re-reads the agent and key states, totals every
+// window limit (authorizations of the scope with status reserved, signed or settled and
+// CreatedAt after Now-Window), refuses with ErrBudgetExceeded if the new amount or count
+// would exceed any of them, and inserts the record. Budget is released only by a status
+// change to expired, cancelled or failed. Window totals are a function of the records
+// alone (ReadTx.Spend). A backend may keep an aggregate to compute them faster (SQLite
+// keeps time buckets), but only if every change that moves a record into or out of the
+// counted statuses updates it in the same transaction, and it must return exactly the
+// records' totals: the conformance suite checks Spend against a sum over the records
+// after random histories and after every concurrency test.
 //
 // # Concurrency model
 //
@@ -41,7 +45,11 @@
 // serialization failures (SQLSTATE 40001) and deadlocks (40P01), or take explicit row
 // locks before summing: lock the fleet, group and agent rows (SELECT ... FOR UPDATE, in
 // that fixed order to avoid deadlocks) that scope the windows being checked, and lock a
-// single audit-head row before appending to the chain. Unique constraints (idempotency
+// single audit-head row before appending to the chain. The row-lock variant is the
+// cheaper one when one fleet's budget is hot (every payment of the fleet queues on the
+// fleet row, as it would on SQLite's write lock, instead of failing and retrying); the
+// fleet row lock also serialises the per-fleet agent index counter and the bucket
+// upserts. Savepoint maps to SQL SAVEPOINT in both backends. Unique constraints (idempotency
 // key, nonce, address, audit sequence number) are the last line of defence in both
 // backends; their violations map to ErrConflict (or ErrNonceReused) and never to a
 // second record.

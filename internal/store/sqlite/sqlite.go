@@ -21,6 +21,14 @@
 // them a reservation whose signature was already returned — a budget under-count and a
 // missing audit record. Use it only where that is acceptable.
 //
+// # Window totals
+//
+// spend_buckets aggregates the counted authorizations per scope at 10 ms, 1 s, 1 min
+// and 1 h resolution, changed only in the transaction that changes a record's counted
+// flag; a window total reads the records of its first partial 10 ms and then whole
+// buckets, coarsest first, so its cost does not grow with the window's contents (see
+// docs/storage.md). PruneSpendBuckets drops buckets no window can reach any more.
+//
 // # Migrations
 //
 // migrations/NNNN_name.sql files are embedded and applied in order at Open, each in

@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/internal/store/storetest"
@@ -134,5 +136,55 @@ func TestOpenRejectsBadPath(t *testing.T) {
 		if _, err := Open(context.Background(), p, Options{}); err == nil {
 			t.Errorf("Open(%q) succeeded", p)
 		}
+	}
+}
+
+func TestPruneSpendBuckets(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	var f store.Fleet
+	var a store.Agent
+	var k store.Key
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := s.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		if f, err = tx.CreateFleet(ctx, store.Fleet{Name: "f", Index: 1}); err != nil {
+			return err
+		}
+		res, err := tx.CreateAgents(ctx, store.CreateAgentsRequest{FleetID: f.ID, Agents: []store.NewAgent{{Name: "a"}}})
+		if err != nil {
+			return err
+		}
+		a = res[0].Agent
+		k, err = tx.CreateKey(ctx, store.Key{AgentID: a.ID, Path: "m/0", Address: randHex(20)})
+		if err != nil {
+			return err
+		}
+		for i, at := range []time.Time{t0, t0.Add(48 * time.Hour)} {
+			_, _, err := tx.ReserveAuthorization(ctx, store.ReserveRequest{Now: at, Authorization: store.Authorization{
+				AgentID: a.ID, KeyID: k.ID, IdempotencyKey: fmt.Sprint(i), Network: "eip155:1", Asset: randHex(20), PayTo: randHex(20),
+				AmountAtomic: "5", AmountMicro: 5, Nonce: randHex(32), ValidAfter: at, ValidBefore: at.Add(time.Minute)}})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneSpendBuckets(ctx, t0.Add(24*time.Hour))
+	if err != nil || n != 8 { // 4 resolutions x (agent, fleet) of the old record
+		t.Fatalf("pruned %d, %v; want 8", n, err)
+	}
+	err = s.ReadTx(ctx, func(tx store.ReadTx) error {
+		sp, err := tx.Spend(ctx, store.LevelFleet, f.ID, time.Hour, t0.Add(48*time.Hour+time.Second))
+		if err == nil && sp != (store.Spend{AmountMicro: 5, Count: 1}) {
+			err = fmt.Errorf("spend after prune = %+v", sp)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
