@@ -333,12 +333,8 @@ func (m *Middleware) serveV2(w http.ResponseWriter, req *http.Request, r *route,
 		writePaymentRequiredV2(w, pr, errTextPaymentRequired)
 		return
 	}
-	vres, err := m.fac.Verify(req.Context(), vreq)
-	if err == nil && vres == nil {
-		err = errNilAnswer
-	}
-	if err != nil {
-		writeJSONError(w, http.StatusBadGateway, errTextFacilitatorFailed)
+	vres, ok := m.verify(w, req, vreq)
+	if !ok {
 		return
 	}
 	if !vres.IsValid {
@@ -349,12 +345,8 @@ func (m *Middleware) serveV2(w http.ResponseWriter, req *http.Request, r *route,
 	if !ok {
 		return
 	}
-	sres, err := m.fac.Settle(req.Context(), vreq)
-	if err == nil && sres == nil {
-		err = errNilAnswer
-	}
-	if err != nil {
-		writeJSONError(w, http.StatusBadGateway, errTextFacilitatorFailed)
+	sres, ok := m.settle(w, req, vreq)
+	if !ok {
 		return
 	}
 	if sres.Network == "" {
@@ -409,12 +401,8 @@ func (m *Middleware) serveV1(w http.ResponseWriter, req *http.Request, r *route,
 		writePaymentRequiredV1(w, &PaymentRequiredV1{X402Version: V1, Error: errTextV1Malformed, Accepts: reqs})
 		return
 	}
-	vres, err := m.fac.Verify(req.Context(), vreq)
-	if err == nil && vres == nil {
-		err = errNilAnswer
-	}
-	if err != nil {
-		writeJSONError(w, http.StatusBadGateway, errTextFacilitatorFailed)
+	vres, ok := m.verify(w, req, vreq)
+	if !ok {
 		return
 	}
 	if !vres.IsValid {
@@ -425,12 +413,8 @@ func (m *Middleware) serveV1(w http.ResponseWriter, req *http.Request, r *route,
 	if !ok {
 		return
 	}
-	sres, err := m.fac.Settle(req.Context(), vreq)
-	if err == nil && sres == nil {
-		err = errNilAnswer
-	}
-	if err != nil {
-		writeJSONError(w, http.StatusBadGateway, errTextFacilitatorFailed)
+	sres, ok := m.settle(w, req, vreq)
+	if !ok {
 		return
 	}
 	if !sres.Success {
@@ -561,4 +545,25 @@ func (b *bufferedResponse) release(w http.ResponseWriter, extra func(http.Header
 	}
 	w.WriteHeader(b.status())
 	w.Write(b.body.Bytes())
+}
+
+// verify asks the facilitator to verify vreq. A transport failure or an empty answer has been
+// answered with 502 when ok is false.
+func (m *Middleware) verify(w http.ResponseWriter, req *http.Request, vreq *VerifyRequest) (*VerifyResponse, bool) {
+	vres, err := m.fac.Verify(req.Context(), vreq)
+	if err != nil || vres == nil {
+		writeJSONError(w, http.StatusBadGateway, errTextFacilitatorFailed)
+		return nil, false
+	}
+	return vres, true
+}
+
+// settle asks the facilitator to settle vreq, answering 502 like verify.
+func (m *Middleware) settle(w http.ResponseWriter, req *http.Request, vreq *VerifyRequest) (*SettleResponse, bool) {
+	sres, err := m.fac.Settle(req.Context(), vreq)
+	if err != nil || sres == nil {
+		writeJSONError(w, http.StatusBadGateway, errTextFacilitatorFailed)
+		return nil, false
+	}
+	return sres, true
 }
