@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -179,18 +180,36 @@ func Choose(d *Demand, reg *Registry, opts ChooseOptions) (*Choice, error) {
 type fields struct {
 	scheme, network, amount, asset, payTo string
 	maxTimeout                            int64
-	extra                                 func(string) (string, bool)
+	extra                                 json.RawMessage
 	resource                              string
+}
+
+// extraStrings decodes extra once. Keys match exactly (as JavaScript reads
+// extra.name), a repeated key keeps its last value (as JSON.parse does), and
+// a key whose value is not a string is absent.
+func extraStrings(extra json.RawMessage) map[string]string {
+	var m map[string]json.RawMessage
+	if len(extra) == 0 || json.Unmarshal(extra, &m) != nil {
+		return nil
+	}
+	out := make(map[string]string, 3)
+	for _, k := range []string{"name", "version", "assetTransferMethod"} {
+		var s string
+		if v, ok := m[k]; ok && json.Unmarshal(v, &s) == nil {
+			out[k] = s
+		}
+	}
+	return out
 }
 
 func check(d *Demand, reg *Registry, i int) (*Choice, error) {
 	var f fields
 	if d.V2 != nil {
 		r := &d.V2.Accepts[i]
-		f = fields{r.Scheme, r.Network, r.Amount, r.Asset, r.PayTo, r.MaxTimeoutSeconds, r.ExtraString, d.V2.Resource.URL}
+		f = fields{r.Scheme, r.Network, r.Amount, r.Asset, r.PayTo, r.MaxTimeoutSeconds, r.Extra, d.V2.Resource.URL}
 	} else {
 		r := &d.V1.Accepts[i]
-		f = fields{r.Scheme, r.Network, r.MaxAmountRequired, r.Asset, r.PayTo, r.MaxTimeoutSeconds, r.ExtraString, r.Resource}
+		f = fields{r.Scheme, r.Network, r.MaxAmountRequired, r.Asset, r.PayTo, r.MaxTimeoutSeconds, r.Extra, r.Resource}
 	}
 
 	if f.scheme != x402.SchemeExact {
@@ -198,7 +217,8 @@ func check(d *Demand, reg *Registry, i int) (*Choice, error) {
 	}
 	// Only EIP-3009 can be built here; a Permit2 requirement needs another
 	// message and spender, so it must not be signed as a transfer.
-	if m, ok := f.extra("assetTransferMethod"); ok && m != "eip3009" {
+	extra := extraStrings(f.extra)
+	if m, ok := extra["assetTransferMethod"]; ok && m != "eip3009" {
 		return nil, fmt.Errorf("%w: asset transfer method %q", ErrUnsupportedScheme, m)
 	}
 
@@ -224,8 +244,8 @@ func check(d *Demand, reg *Registry, i int) (*Choice, error) {
 		return nil, fmt.Errorf("%w: %s on chain %d", ErrUnknownAsset, assetAddr.Hex(), chainID)
 	}
 
-	name, nok := f.extra("name")
-	version, vok := f.extra("version")
+	name, nok := extra["name"]
+	version, vok := extra["version"]
 	if !nok || !vok {
 		return nil, fmt.Errorf("%w: extra lacks name or version", ErrDomainMismatch)
 	}
