@@ -15,6 +15,10 @@ import (
 // the v1 reference clients do (x402.md §3.1.2).
 const v1ValidAfterSkew = 600 * time.Second
 
+// maxWindowSeconds keeps now+window far inside uint64 whatever a server
+// claims as maxTimeoutSeconds.
+const maxWindowSeconds = 1 << 40
+
 // Intent is an unsigned EIP-3009 authorization for a chosen requirement:
 // the typed data and the EIP-712 digest custody is asked to sign.
 type Intent struct {
@@ -39,7 +43,10 @@ type Intent struct {
 // BuildAuthorization builds the authorization that pays the choice from the
 // account from at time now: a fresh crypto/rand nonce, validAfter "0" (v2) or
 // now-600 (v1), and validBefore = now + min(maxTimeoutSeconds, maxValidity).
-// maxValidity is the policy's cap; 0 means no cap beyond maxTimeoutSeconds.
+// maxValidity is the policy's cap; 0 means no cap beyond maxTimeoutSeconds
+// (whose only bound is then 2^40 seconds, to keep the arithmetic exact). A cap
+// under one second, a non-positive maxTimeoutSeconds (ErrBadTimeout) and a
+// zero from address are refused.
 func BuildAuthorization(c *Choice, from common.Address, now time.Time, maxValidity time.Duration) (*Intent, error) {
 	nonce, err := exact.NewNonce()
 	if err != nil {
@@ -76,10 +83,7 @@ func buildAuthorization(c *Choice, from common.Address, now time.Time, maxValidi
 	if window <= 0 {
 		return nil, fmt.Errorf("signer: build authorization: maximum validity %v is under one second", maxValidity)
 	}
-	// The cap keeps t+window far inside uint64, so no overflow below.
-	if window > 1<<40 {
-		window = 1 << 40
-	}
+	window = min(window, maxWindowSeconds)
 	var validAfter uint64
 	if c.Version == x402.V1 {
 		validAfter = uint64(t) - uint64(v1ValidAfterSkew/time.Second)
