@@ -7,8 +7,13 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/fleetkey/fleetkey/x402"
+	"github.com/fleetkey/fleetkey/x402/exact"
 )
 
 // FuzzParseDemand: ParseDemand never panics, every failure wraps
@@ -100,6 +105,95 @@ func FuzzParseDemand(f *testing.F) {
 		}
 		if again.Len() != d.Len() {
 			t.Fatalf("%d requirements became %d", d.Len(), again.Len())
+		}
+	})
+}
+
+// FuzzChoose: whatever a server puts in a requirement, Choose never panics,
+// and anything it chooses is an exact-EIP-3009 payment of a positive amount
+// to a non-zero payee, to be signed under the registry's domain for the
+// asset on that chain: the digest the facilitator recomputes from the header
+// equals the one custody would sign.
+func FuzzChoose(f *testing.F) {
+	g := goodV2()
+	f.Add(g.Scheme, g.Network, g.Amount, g.Asset, g.PayTo, g.MaxTimeoutSeconds, []byte(g.Extra))
+	f.Add("exact", "eip155:8453", "1", baseUSDC.Address.Hex(), payee, int64(1), []byte(`{"name":"USDC","version":"2"}`))
+	f.Add("exact", "eip155:1337", "1000000000000000000", local18.Address.Hex(), payee, int64(60), []byte(`{"name":"Eighteen","version":"1","name":"X"}`))
+	f.Add("exact", "eip155:84532", "10000", g.Asset, payee, int64(60), []byte(`{"name":"USDC","version":"2","assetTransferMethod":"permit2"}`))
+	f.Add("upto", "solana:x", "-1", "", "", int64(-1), []byte(`null`))
+
+	reg, err := NewRegistry([]Asset{baseSepoliaUSDC, baseUSDC, localTestUSD, local18})
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	f.Fuzz(func(t *testing.T, scheme, network, amount, asset, payTo string, timeout int64, extra []byte) {
+		r := x402.PaymentRequirementsV2{Scheme: scheme, Network: network, Amount: amount, Asset: asset,
+			PayTo: payTo, MaxTimeoutSeconds: timeout}
+		if json.Valid(extra) {
+			r.Extra = extra
+		}
+		h, err := x402.EncodeHeader(x402.PaymentRequiredV2{X402Version: 2,
+			Resource: x402.ResourceInfo{URL: "https://r.example/"}, Accepts: []x402.PaymentRequirementsV2{r}})
+		if err != nil {
+			return
+		}
+		d, err := ParseDemand(2, []byte(h))
+		if err != nil {
+			return
+		}
+		c, err := Choose(d, reg, ChooseOptions{})
+		if err != nil {
+			if !errors.Is(err, ErrNoAcceptableRequirement) {
+				t.Fatalf("refusal %v does not wrap ErrNoAcceptableRequirement", err)
+			}
+			return
+		}
+		a, ok := reg.Lookup(c.ChainID, c.Asset.Address)
+		if !ok || a != c.Asset || c.Domain().Name != a.EIP712Name || c.Domain().Version != a.EIP712Version ||
+			c.Domain().VerifyingContract != a.Address || x402.EVMNetwork(c.Domain().ChainID) != a.Network {
+			t.Fatalf("chose %+v under domain %+v", c.Candidate, c.Domain())
+		}
+		if c.Amount.Sign() <= 0 || c.PayTo == (common.Address{}) || c.MaxTimeoutSeconds <= 0 || c.AmountMicro <= 0 {
+			t.Fatalf("chose %+v", c.Candidate)
+		}
+		in, err := BuildAuthorization(c, from, time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := crypto.Sign(in.Digest[:], key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sig [65]byte
+		copy(sig[:], s)
+		sig[64] += 27
+		_, value, err := in.Payload(sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := x402.DecodePaymentPayloadV2(value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, err := exact.TermsV2(&p.Accepted)
+		if err != nil {
+			t.Fatalf("facilitator cannot read accepted: %v", err)
+		}
+		inner, err := x402.DecodeExactEVMPayload(p.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := exact.ParseAuthorization(inner.Authorization)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if terms.Domain != c.Domain() || exact.Hash(terms.Domain, auth).Digest != in.Digest {
+			t.Fatalf("facilitator domain %+v, signer domain %+v", terms.Domain, c.Domain())
 		}
 	})
 }
