@@ -1,0 +1,60 @@
+// Package payments is the core of fleetkey's signing service, without HTTP:
+// it provisions agents (keys and credentials), authenticates agent tokens, and
+// turns an agent's x402 payment request (x402 v1/v2 "exact" scheme, an EIP-3009
+// TransferWithAuthorization signed as EIP-712 typed data) into a signed payment
+// header under policy, with the budget reserved atomically and every outcome in
+// the hash-chained audit log. The HTTP API, the daemon and the SDK call it.
+//
+// # Provisioning
+//
+// ProvisionAgents runs one write transaction for the whole batch: agents are
+// created idempotently by external id, each new one takes the fleet's next
+// never-used index, gets its key at m/44'/60'/{fleet}'/{agent}'/0' (address
+// derived by custody, stored with a unique constraint), an agent credential
+// (stored only as its hash; the token is returned once) and one agent.created
+// audit record. An agent that already exists is returned as Existing, with no new
+// credential and no audit record. A failure anywhere leaves nothing behind.
+//
+// # Paying
+//
+// Pay proceeds in this order:
+//
+//  1. The request is checked and the demand parsed (signer.ParseDemand).
+//  2. One read snapshot: the authorization stored under the idempotency key if
+//     any (then the request is a replay: if the demand still names the same
+//     payment, the stored answer is returned without a reservation or a policy
+//     check; otherwise store.ErrIdempotencyMismatch), else the agent, its active
+//     key, the active policies of its fleet, group and itself (parsed once per
+//     content hash, refused if the source does not hash to the recorded hash) and
+//     the window totals the policies read (policy.Set.SnapshotSpec).
+//  3. signer.Choose picks the first requirement that the trusted registry
+//     admits and policy allows (or needs approval for). Policy sees the agent's
+//     resource URL, and the server's resource URL too when it differs.
+//  4. signer.BuildAuthorization builds the authorization (fresh nonce,
+//     validBefore capped by the policy's max_validity).
+//  5. One write transaction: ReserveAuthorization with every window limit
+//     of the decision at its scope (the store re-checks them under its write
+//     lock, so concurrent payments can never overspend: the snapshot of step 2 is
+//     advisory), custody signs the digest, the header is assembled, MarkSigned
+//     stores it for replays, and the payment.signed audit record is appended. A
+//     failure at any point rolls all of it back: no reservation is left without
+//     its signature and record.
+//
+// A payment that needs approval instead reserves its budget, creates one
+// approval request per level that asks for one and appends approval.created,
+// in one transaction; signing after approval is not done here.
+//
+// # What is recorded
+//
+// Every Pay call appends exactly one audit record: payment.signed or
+// approval.created in the transaction that made the change; payment.denied
+// (reason, rule, policy hash, limit, observed), payment.failed (the error) or
+// payment.replayed in a transaction of its own, since nothing else changed.
+// If that record cannot be written the outcome is not returned.
+//
+// # Limits of this version
+//
+// Policy request counts (rate.max_requests_per_minute) are not kept by the
+// store, so a policy with a rate rule denies with snapshot_incomplete (fail
+// closed). CEL rules see agent.group and agent.fleet as ids, not names.
+package payments
