@@ -55,6 +55,8 @@
 // # Limits of this version
 //
 // Policy request counts (rate.max_requests_per_minute) are not kept by the
-// store, so a policy with a rate rule denies with snapshot_incomplete (fail
-// closed). CEL rules see agent.group and agent.fleet as ids, not names.
+// store: the Service counts requests that reach a decision per scope in memory,
+// in one-second buckets, so a rate limit is per process (not shared by replicas)
+// and forgets its counts on restart. CEL rules see agent.group and agent.fleet as
+// ids, not names.
 package payments

@@ -147,6 +147,9 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 	if st.prev != nil {
 		return s.replay(ctx, demand, r, origin, *st.prev)
 	}
+	st.snap.Requests = s.requests.countAndAdd(map[policy.Level]string{
+		policy.Fleet: st.agent.FleetID, policy.Group: st.agent.GroupID, policy.Agent: st.agent.ID,
+	}, now)
 
 	info := policy.AgentInfo{ID: st.agent.ID, Name: st.agent.Name, Group: st.agent.GroupID, Fleet: st.agent.FleetID, Labels: st.agent.Labels}
 	decisions := make(map[int]policy.Decision, 1)
@@ -342,8 +345,6 @@ func (s *Service) load(ctx context.Context, agentID, idemKey string, now time.Ti
 			}
 			st.snap.Spend[k] = policy.Spend{Amount: sp.AmountMicro, Count: sp.Count}
 		}
-		// Request counts (rate rules) are not kept by the store; a set with a rate
-		// rule is denied as snapshot_incomplete, failing closed.
 		return nil
 	})
 	return st, err

@@ -234,8 +234,6 @@ func TestPayDenials(t *testing.T) {
 			r.ResourceURL = "https://evil.example.net/x"
 			return r
 		}, string(policy.ReasonOriginNotAllowed), "agent:allow.origins", true},
-		{"rate rule fails closed", "version: 1\nname: r\nrate:\n  max_requests_per_minute: 100\n", func(t *testing.T) PayRequest { return payReq(t, "k", requirement("10")) },
-			string(policy.ReasonSnapshotIncomplete), "agent:rate.max_requests_per_minute", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -456,5 +454,60 @@ approval:
 	small, err := e.svc.Pay(e.ctx, ag.Agent.ID, payReq(t, "small", requirement("10000")))
 	if err != nil || small.NeedsApproval || small.Value == "" {
 		t.Fatalf("small payment %+v, %v", small, err)
+	}
+}
+
+func TestRateRuleCountsEveryRequest(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("", "a")[0]
+	hash := e.putPolicy(store.LevelAgent, ag.Agent.ID, `version: 1
+name: rate
+limits:
+  per_payment: "0.05"
+rate:
+  max_requests_per_minute: 3
+`)
+	// A denied request counts toward the rate too.
+	if _, err := e.svc.Pay(e.ctx, ag.Agent.ID, payReq(t, "r0", requirement("60000"))); !errors.Is(err, ErrDenied) {
+		t.Fatalf("over the per-payment limit: %v", err)
+	}
+	for _, k := range []string{"r1", "r2"} {
+		if _, err := e.svc.Pay(e.ctx, ag.Agent.ID, payReq(t, k, requirement("10"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.svc.Pay(e.ctx, ag.Agent.ID, payReq(t, "r3", requirement("10")))
+	var de *DeniedError
+	if !errors.As(err, &de) || de.Reason != string(policy.ReasonRateLimited) || de.Rule != "agent:rate.max_requests_per_minute" || de.PolicyHash != hash {
+		t.Fatalf("fourth request in a minute: %v (%+v)", err, de)
+	}
+}
+
+func TestRequestCounter(t *testing.T) {
+	var c requestCounter
+	t0 := time.Unix(1_700_000_000, 0)
+	scopes := map[policy.Level]string{policy.Fleet: "f", policy.Agent: "a1", policy.Group: ""}
+	other := map[policy.Level]string{policy.Fleet: "f", policy.Agent: "a2"}
+	for _, step := range []struct {
+		at          time.Duration
+		scopes      map[policy.Level]string
+		fleet, agnt int64
+	}{
+		{0, scopes, 0, 0},
+		{time.Second, scopes, 1, 1},
+		{2 * time.Second, other, 2, 0},
+		{59 * time.Second, scopes, 3, 2},
+		{60 * time.Second, scopes, 3, 2},  // the request at 0 s has left the minute
+		{61 * time.Second, scopes, 3, 2},  // and the one at 1 s
+		{200 * time.Second, scopes, 0, 0}, // all gone
+		{200*time.Second + 500*time.Millisecond, scopes, 1, 1},
+	} {
+		got := c.countAndAdd(step.scopes, t0.Add(step.at))
+		if got[policy.Fleet] != step.fleet || got[policy.Agent] != step.agnt {
+			t.Errorf("at %s: fleet %d agent %d, want %d %d", step.at, got[policy.Fleet], got[policy.Agent], step.fleet, step.agnt)
+		}
+		if _, ok := got[policy.Group]; ok {
+			t.Errorf("at %s: counted a request for an empty group scope", step.at)
+		}
 	}
 }

@@ -45,6 +45,8 @@ type Service struct {
 	// (path, public key, address); caching it saves a BIP-32 derivation and a
 	// public-key computation per payment.
 	signers sync.Map // string → *custody.Key
+	// requests counts payment requests per scope for rate rules.
+	requests requestCounter
 }
 
 // New checks the configuration and returns a Service.
