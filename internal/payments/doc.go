@@ -31,14 +31,22 @@
 //     admits and policy allows (or needs approval for). Policy sees the agent's
 //     resource URL, and the server's resource URL too when it differs.
 //  4. signer.BuildAuthorization builds the authorization (fresh nonce,
-//     validBefore capped by the policy's max_validity).
-//  5. One write transaction: ReserveAuthorization with every window limit
-//     of the decision at its scope (the store re-checks them under its write
-//     lock, so concurrent payments can never overspend: the snapshot of step 2 is
-//     advisory), custody signs the digest, the header is assembled, MarkSigned
-//     stores it for replays, and the payment.signed audit record is appended. A
-//     failure at any point rolls all of it back: no reservation is left without
-//     its signature and record.
+//     validBefore capped by the policy's max_validity), and custody signs its
+//     digest on the caller's goroutine, outside the store's write lock. The
+//     signature is handed out only if step 5 commits; otherwise it is dropped
+//     without ever leaving this package.
+//  5. One write: ReserveAuthorization with every window limit of the decision at
+//     its scope (the store re-checks them under its write lock, so concurrent
+//     payments can never overspend: the snapshot of step 2 is advisory),
+//     MarkSigned with the header (kept for replays), and the payment.signed audit
+//     record. A failure at any point undoes all three: no reservation is left
+//     without its signature and record.
+//
+// Writes are group-committed: the writes of concurrent payments that queue while
+// a transaction runs are committed together in the next one, each in its own
+// savepoint (store.Tx.Savepoint), so a refused or failed payment leaves no trace
+// and undoes none of the others, while one WAL commit serves the whole batch.
+// Provisioning runs in a transaction of its own.
 //
 // A payment that needs approval instead reserves its budget, creates one
 // approval request per level that asks for one and appends approval.created,
@@ -47,9 +55,9 @@
 // # What is recorded
 //
 // Every Pay call appends exactly one audit record: payment.signed or
-// approval.created in the transaction that made the change; payment.denied
-// (reason, rule, policy hash, limit, observed), payment.failed (the error) or
-// payment.replayed in a transaction of its own, since nothing else changed.
+// approval.created in the write that made the change; payment.denied (reason,
+// rule, policy hash, limit, observed), payment.failed (the error) or
+// payment.replayed in a write of its own, since nothing else changed.
 // If that record cannot be written the outcome is not returned.
 //
 // # Limits of this version

@@ -90,7 +90,7 @@ func (s *Service) Pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 	if err != nil && rec.action == audit.ActionPaymentFailed {
 		rec.data["error"] = err.Error()
 	}
-	aerr := s.store.Tx(ctx, func(tx store.Tx) error {
+	aerr := s.commit.write(ctx, func(tx store.Tx) error {
 		_, err := s.log.Append(ctx, tx, audit.Entry{Actor: audit.AgentActor(agentID), Action: rec.action, Subject: rec.subject, Data: rec.data})
 		return err
 	})
@@ -209,8 +209,21 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 		return s.holdForApproval(ctx, rec, windows, d, now)
 	}
 
+	// Custody signs before the reservation so that ECDSA runs on the caller's
+	// goroutine, in parallel, and not under the store's single write lock. The
+	// signature is handed out only if the transaction below commits; if the
+	// reservation is refused it is dropped, having left this function never.
+	sig, err := h.SignDigest(intent.Digest)
+	if err != nil {
+		return failed(agentID, fmt.Errorf("payments: custody: %w", err))
+	}
+	sig[64] += 27
+	name, value, err := intent.Payload(sig)
+	if err != nil {
+		return failed(agentID, err)
+	}
 	var res *PayResult
-	err = s.store.Tx(ctx, func(tx store.Tx) error {
+	err = s.commit.write(ctx, func(tx store.Tx) error {
 		res = nil
 		a, existing, err := tx.ReserveAuthorization(ctx, store.ReserveRequest{Authorization: rec, Windows: windows, Now: now})
 		if err != nil {
@@ -219,15 +232,6 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 		if existing {
 			// A concurrent request with the same key committed first.
 			res, err = storedResult(ctx, tx, a)
-			return err
-		}
-		sig, err := h.SignDigest(intent.Digest)
-		if err != nil {
-			return fmt.Errorf("payments: custody: %w", err)
-		}
-		sig[64] += 27
-		name, value, err := intent.Payload(sig)
-		if err != nil {
 			return err
 		}
 		a, err = tx.MarkSigned(ctx, a.ID, store.PaymentHeader{Name: name, Value: value}, now)
@@ -417,7 +421,7 @@ func (s *Service) holdForApproval(ctx context.Context, rec store.Authorization, 
 	// the reservation covers the longest validity it can then get.
 	rec.ValidBefore = rec.ValidBefore.Add(d.ApprovalExpiresAfter())
 	var res *PayResult
-	err := s.store.Tx(ctx, func(tx store.Tx) error {
+	err := s.commit.write(ctx, func(tx store.Tx) error {
 		res = nil
 		a, existing, err := tx.ReserveAuthorization(ctx, store.ReserveRequest{Authorization: rec, Windows: windows, Now: now})
 		if err != nil {

@@ -47,6 +47,8 @@ type Service struct {
 	signers sync.Map // string → *custody.Key
 	// requests counts payment requests per scope for rate rules.
 	requests requestCounter
+	// commit group-commits the per-payment writes.
+	commit *committer
 }
 
 // New checks the configuration and returns a Service.
@@ -65,7 +67,7 @@ func New(cfg Config) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, keys: cfg.Keys, reg: cfg.Registry, log: cfg.Audit, now: now}, nil
+	return &Service{store: cfg.Store, keys: cfg.Keys, reg: cfg.Registry, log: cfg.Audit, now: now, commit: &committer{st: cfg.Store}}, nil
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC() }
