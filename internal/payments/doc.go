@@ -65,6 +65,6 @@
 // Policy request counts (rate.max_requests_per_minute) are not kept by the
 // store: the Service counts requests that reach a decision per scope in memory,
 // in one-second buckets, so a rate limit is per process (not shared by replicas)
-// and forgets its counts on restart. CEL rules see agent.group and agent.fleet as
-// ids, not names.
+// and forgets its counts on restart. CEL rules see agent.fleet and agent.group as
+// the fleet's and group's names (agent.id is the agent's id).
 package payments

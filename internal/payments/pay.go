@@ -125,6 +125,9 @@ type payState struct {
 	prev  *store.Authorization
 	set   policy.Set
 	snap  policy.Snapshot
+	// fleetName and groupName are what CEL rules see as agent.fleet and
+	// agent.group, as operators name them in policies.
+	fleetName, groupName string
 }
 
 func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayResult, *outcome, error) {
@@ -151,7 +154,7 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 		policy.Fleet: st.agent.FleetID, policy.Group: st.agent.GroupID, policy.Agent: st.agent.ID,
 	}, now)
 
-	info := policy.AgentInfo{ID: st.agent.ID, Name: st.agent.Name, Group: st.agent.GroupID, Fleet: st.agent.FleetID, Labels: st.agent.Labels}
+	info := policy.AgentInfo{ID: st.agent.ID, Name: st.agent.Name, Group: st.groupName, Fleet: st.fleetName, Labels: st.agent.Labels}
 	decisions := make(map[int]policy.Decision, 1)
 	choice, err := signer.Choose(demand, s.reg, signer.ChooseOptions{
 		Preferred: r.Preferred,
@@ -310,6 +313,12 @@ func (s *Service) load(ctx context.Context, agentID, idemKey string, now time.Ti
 			return &store.StateError{Entity: "agent", ID: agentID, Status: string(st.agent.Status), Op: "pay"}
 		}
 		if st.key, err = rt.ActiveKey(ctx, agentID); err != nil {
+			return err
+		}
+		if st.fleetName, err = s.names.fleet(ctx, rt, st.agent.FleetID); err != nil {
+			return err
+		}
+		if st.groupName, err = s.names.group(ctx, rt, st.agent.GroupID); err != nil {
 			return err
 		}
 		for _, lv := range []struct {

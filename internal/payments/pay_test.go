@@ -511,3 +511,25 @@ func TestRequestCounter(t *testing.T) {
 		}
 	}
 }
+
+func TestCELSeesAgentNames(t *testing.T) {
+	e := newEnv(t)
+	ps := e.provision(e.group.ID, "in-group")
+	loose := e.provision("", "no-group")[0]
+	const src = `version: 1
+name: names
+cel:
+  - name: crawlers-only
+    expr: agent.fleet == "research" && agent.group == "crawlers" && agent.labels["env"] == "test"
+    deny_reason: only the research fleet's crawlers
+`
+	hash := e.putPolicy(store.LevelFleet, e.fleet.ID, src)
+	if _, err := e.svc.Pay(e.ctx, ps[0].Agent.ID, payReq(t, "k", requirement("10"))); err != nil {
+		t.Fatalf("agent in the crawlers group: %v", err)
+	}
+	_, err := e.svc.Pay(e.ctx, loose.Agent.ID, payReq(t, "k", requirement("10")))
+	var de *DeniedError
+	if !errors.As(err, &de) || de.Reason != string(policy.ReasonCELDenied) || de.Rule != "fleet:cel[crawlers-only]" || de.PolicyHash != hash {
+		t.Fatalf("agent in no group: %v (%+v)", err, de)
+	}
+}

@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -49,6 +50,38 @@ type Service struct {
 	requests requestCounter
 	// commit group-commits the per-payment writes.
 	commit *committer
+	names  nameCache
+}
+
+// nameCache maps fleet and group ids to their names. The store has no way to
+// rename either, so a name read once is the name for good.
+type nameCache struct{ fleets, groups sync.Map }
+
+func (c *nameCache) fleet(ctx context.Context, rt store.ReadTx, id string) (string, error) {
+	if n, ok := c.fleets.Load(id); ok {
+		return n.(string), nil
+	}
+	f, err := rt.Fleet(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	c.fleets.Store(id, f.Name)
+	return f.Name, nil
+}
+
+func (c *nameCache) group(ctx context.Context, rt store.ReadTx, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	if n, ok := c.groups.Load(id); ok {
+		return n.(string), nil
+	}
+	g, err := rt.Group(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	c.groups.Store(id, g.Name)
+	return g.Name, nil
 }
 
 // New checks the configuration and returns a Service.
