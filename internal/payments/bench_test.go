@@ -1,11 +1,13 @@
 package payments
 
 import (
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
 
 	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 )
 
 // benchPolicy is a fleet policy with windows at three lengths, loose enough never
@@ -24,17 +26,24 @@ limits:
 max_validity: 5m
 `
 
+// BenchmarkPay measures Pay end to end (no HTTP) on SQLite: one agent paying
+// sequentially, and 16 or 128 agents paying concurrently (one goroutine each), with
+// synchronous=NORMAL and with the durable default synchronous=FULL.
 func BenchmarkPay(b *testing.B) {
 	for _, bc := range []struct {
-		name        string
-		parallelism int // goroutines per GOMAXPROCS; 0: sequential
+		name   string
+		agents int // 1: sequential
+		full   bool
 	}{
-		{"sequential", 0},
-		{"parallel16", 8},
+		{"sequential", 1, false},
+		{"agents16", 16, false},
+		{"agents128", 128, false},
+		{"sequential-full", 1, true},
+		{"agents16-full", 16, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			e := newEnv(b)
-			ids := make([]string, 16)
+			e := newEnvWith(b, sqlite.Options{SynchronousNormal: !bc.full})
+			ids := make([]string, bc.agents)
 			for i := range ids {
 				ids[i] = "bench-" + strconv.Itoa(i)
 			}
@@ -51,16 +60,16 @@ func BenchmarkPay(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			if bc.parallelism == 0 {
-				for i := 0; b.Loop(); i++ {
-					pay(ps[i%len(ps)].Agent.ID)
+			if bc.agents == 1 {
+				for b.Loop() {
+					pay(ps[0].Agent.ID)
 				}
 				return
 			}
-			b.SetParallelism(bc.parallelism)
+			b.SetParallelism(max(1, bc.agents/runtime.GOMAXPROCS(0)))
 			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
-				agent := ps[next.Add(1)%int64(len(ps))].Agent.ID
+				agent := ps[(next.Add(1)-1)%int64(len(ps))].Agent.ID
 				for pb.Next() {
 					pay(agent)
 				}

@@ -43,8 +43,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, sqlite.Options{SynchronousNormal: true})
+}
+
+func newEnvWith(t testing.TB, opt sqlite.Options) *env {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fleetkey.db"), sqlite.Options{SynchronousNormal: true})
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fleetkey.db"), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
