@@ -54,7 +54,9 @@ type PayResult struct {
 	Asset, PayTo, Network string
 	ValidBefore           time.Time
 	// PolicyHash is the hash of the most specific policy that applied (agent, else
-	// group, else fleet); PolicyHashes names every level's.
+	// group, else fleet), as the ledger records it; PolicyHashes names every
+	// level's and is set only on a fresh decision (the ledger keeps one hash, the
+	// audit record all of them).
 	PolicyHash   string
 	PolicyHashes policy.Hashes
 	// Replayed is true when the answer was stored under the idempotency key by an
