@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -531,5 +532,66 @@ cel:
 	var de *DeniedError
 	if !errors.As(err, &de) || de.Reason != string(policy.ReasonCELDenied) || de.Rule != "fleet:cel[crawlers-only]" || de.PolicyHash != hash {
 		t.Fatalf("agent in no group: %v (%+v)", err, de)
+	}
+}
+
+// The issue's ledger test at the service level: 500 concurrent payment requests
+// from ten agents against a fleet budget that admits exactly 37 of them.
+func TestFleetBudget500Concurrent(t *testing.T) {
+	e := newEnv(t)
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = "agent-" + string(rune('a'+i))
+	}
+	ps := e.provision(e.group.ID, ids...)
+	agents := make([]string, len(ps))
+	for i, p := range ps {
+		agents[i] = p.Agent.ID
+	}
+	e.putPolicy(store.LevelFleet, e.fleet.ID, `version: 1
+name: fleet-budget
+limits:
+  windows:
+    - window: 24h
+      max_amount: "0.37"
+`)
+	before := e.auditCount()
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		signed  int
+		denials int
+	)
+	for i := range 500 {
+		wg.Go(func() {
+			_, err := e.svc.Pay(e.ctx, agents[i%len(agents)], payReq(t, "p"+strconv.Itoa(i), requirement("10000")))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				signed++
+			case errors.Is(err, ErrDenied):
+				denials++
+			default:
+				t.Errorf("payment %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if signed != 37 || denials != 463 {
+		t.Fatalf("%d signed, %d denied; want 37 and 463", signed, denials)
+	}
+	var spend store.Spend
+	if err := e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) {
+		spend, err = rt.Spend(e.ctx, store.LevelFleet, e.fleet.ID, 24*time.Hour, time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if spend.AmountMicro != 370000 || spend.Count != 37 {
+		t.Errorf("fleet spend %+v, want 0.37 in 37 payments", spend)
+	}
+	if n := e.auditCount() - before; n != 500 {
+		t.Errorf("%d audit records for 500 requests", n)
 	}
 }
