@@ -83,22 +83,31 @@ func (c *committer) write(ctx context.Context, fn func(store.Tx) error) error {
 // is cancelled: it carries other callers' payments too. A job whose own context is
 // done before the batch runs is skipped.
 func (c *committer) run(ctx context.Context, batch []*writeJob) {
+	defer func() {
+		// Whatever happens in the store, every writer of the batch gets an answer
+		// and the lead is handed on.
+		if p := recover(); p != nil {
+			for _, j := range batch {
+				j.err = fmt.Errorf("payments: panic in a write transaction: %v", p)
+			}
+		}
+	}()
 	txCtx := context.WithoutCancel(ctx)
+	if len(batch) == 1 {
+		// Alone in its transaction, a write needs no savepoint: the transaction's
+		// own rollback undoes it, two statements cheaper.
+		j := batch[0]
+		if j.err = j.ctx.Err(); j.err == nil {
+			j.err = c.st.Tx(txCtx, j.safeFn)
+		}
+		return
+	}
 	err := c.st.Tx(txCtx, func(tx store.Tx) error {
 		for _, j := range batch {
 			if j.err = j.ctx.Err(); j.err != nil {
 				continue
 			}
-			j.err = tx.Savepoint(txCtx, func(tx store.Tx) (err error) {
-				defer func() {
-					// A panic must not leave the other writers of the batch waiting
-					// forever; it becomes this job's error and its savepoint is undone.
-					if p := recover(); p != nil {
-						err = fmt.Errorf("payments: panic in a write: %v", p)
-					}
-				}()
-				return j.fn(tx)
-			})
+			j.err = tx.Savepoint(txCtx, j.safeFn)
 		}
 		return nil
 	})
@@ -107,4 +116,16 @@ func (c *committer) run(ctx context.Context, batch []*writeJob) {
 			j.err = err
 		}
 	}
+}
+
+// safeFn runs the job's function and turns a panic into its error: a panic must
+// not unwind through the leader and leave the writers queued behind it waiting
+// forever. The write is undone with its savepoint or transaction.
+func (j *writeJob) safeFn(tx store.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("payments: panic in a write: %v", p)
+		}
+	}()
+	return j.fn(tx)
 }

@@ -78,6 +78,25 @@ func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 	} else {
 		t.Logf("%d writes in %d transactions", n, txs)
 	}
+	// Alone in its transaction (no savepoint), a panicking write is undone too and
+	// the committer goes on.
+	if err := c.write(e.ctx, func(tx store.Tx) error {
+		if _, err := log.Append(e.ctx, tx, audit.Entry{Actor: audit.System, Action: "test.write", Subject: "alone"}); err != nil {
+			return err
+		}
+		panic("alone")
+	}); err == nil {
+		t.Error("a panicking write alone reported success")
+	}
+	if err := c.write(e.ctx, func(tx store.Tx) error {
+		_, err := log.Append(e.ctx, tx, audit.Entry{Actor: audit.System, Action: "test.write", Subject: "after"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.auditCount(); got != uint64(ok)+1 {
+		t.Errorf("%d records after the lone panic and one more write, want %d", got, ok+1)
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	cancel()
 	ran := false
