@@ -82,7 +82,7 @@ type outcome struct {
 // has authenticated the agent). It returns a *DeniedError (errors.Is ErrDenied)
 // for a refused payment, an error wrapping ErrBadRequest for a malformed request,
 // and store.ErrIdempotencyMismatch when the idempotency key was used for another
-// payment. Every call appends exactly one audit record.
+// payment. Every call with an agent id appends exactly one audit record.
 func (s *Service) Pay(ctx context.Context, agentID string, r PayRequest) (*PayResult, error) {
 	res, rec, err := s.pay(ctx, agentID, r)
 	if rec == nil {
