@@ -423,3 +423,43 @@ func (failingService) Authenticate(ctx context.Context, token string) (payments.
 func (failingService) Pay(context.Context, string, payments.PayRequest) (*payments.PayResult, error) {
 	return nil, errors.New("store: disk on fire")
 }
+
+func TestPayV1(t *testing.T) {
+	e := newEnv(t)
+	a := e.agents[0]
+	v1 := x402.PaymentRequiredV1{X402Version: 1, Error: "X-PAYMENT header is required", Accepts: []x402.PaymentRequirementsV1{{
+		Scheme: "exact", Network: "base-sepolia", MaxAmountRequired: "20000", Resource: resourceURL, MimeType: "application/json",
+		Asset: testAsset.Address.Hex(), PayTo: payee, MaxTimeoutSeconds: 60, Extra: json.RawMessage(`{"name":"USDC","version":"2"}`),
+	}}}
+	body, err := json.Marshal(map[string]any{"x402_version": 1, "payment_required": v1, "resource_url": resourceURL, "method": "POST", "preferred": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key in both places, equal, is accepted.
+	var m map[string]any
+	json.Unmarshal(body, &m)
+	m["idempotency_key"] = "v1"
+	both, _ := json.Marshal(m)
+	for i, b := range [][]byte{body, both} {
+		ans := e.pay(a, string(b), "Idempotency-Key", "v1")
+		if ans.status != http.StatusOK {
+			t.Fatalf("status %d: %s", ans.status, ans.body)
+		}
+		var res signedResponse
+		ans.decode(t, &res)
+		if res.Header.Name != x402.HeaderXPayment || res.Amount != "20000" || res.Replayed != (i == 1) {
+			t.Fatalf("answer %+v", res)
+		}
+		p, _, err := x402.DecodePaymentPayloadV1(res.Header.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := x402.DecodeExactEVMPayload(p.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if common.HexToAddress(ev.Authorization.From) != common.HexToAddress(a.Key.Address) {
+			t.Errorf("paid from %s, agent's address %s", ev.Authorization.From, a.Key.Address)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -90,6 +91,55 @@ func TestAgentRoutesAreRegistered(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, r.Path, nil))
 		if rec.Code != http.StatusMethodNotAllowed {
 			t.Errorf("PATCH %s: %d", r.Path, rec.Code)
+		}
+	}
+}
+
+// jsonFields are the JSON names of a struct's fields.
+func jsonFields(v any) []string {
+	var out []string
+	rt := reflect.TypeOf(v)
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The document's schemas name exactly the fields the handler reads and writes.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	type schema struct {
+		Properties map[string]schema `yaml:"properties"`
+	}
+	var d struct {
+		Components struct {
+			Schemas map[string]schema `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		schema schema
+		typ    any
+	}{
+		{"PaymentRequest", d.Components.Schemas["PaymentRequest"], paymentRequest{}},
+		{"SignedPayment", d.Components.Schemas["SignedPayment"], signedResponse{}},
+		{"SignedPayment.header", d.Components.Schemas["SignedPayment"].Properties["header"], paymentHeader{}},
+		{"PendingApproval", d.Components.Schemas["PendingApproval"], approvalResponse{}},
+		{"Agent", d.Components.Schemas["Agent"], agentResponse{}},
+		{"Error", d.Components.Schemas["Error"], errorBody{}},
+		{"Error.error", d.Components.Schemas["Error"].Properties["error"], errorDetail{}},
+	} {
+		var props []string
+		for p := range tc.schema.Properties {
+			props = append(props, p)
+		}
+		slices.Sort(props)
+		if want := jsonFields(tc.typ); !slices.Equal(props, want) {
+			t.Errorf("%s: document has %v, the Go type %v", tc.name, props, want)
 		}
 	}
 }
