@@ -364,6 +364,8 @@ func TestRoutingAndLimits(t *testing.T) {
 		{"POST healthz", http.MethodPost, "/healthz", "", "", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "GET, HEAD"},
 		{"unknown path", http.MethodGet, "/v1/agents/other", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
 		{"operator path", http.MethodGet, "/v1/operator/agents", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
+		{"unclean path", http.MethodGet, "/v1//agent", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
+		{"dot path", http.MethodGet, "/v1/./agent", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ans := e.do(tc.method, tc.path, tc.auth, strings.NewReader(tc.body))

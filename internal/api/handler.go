@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -98,20 +99,29 @@ func NewAgentHandler(cfg AgentConfig) http.Handler {
 	}
 	// A method-less pattern is less specific than "METHOD /path", so it catches
 	// only the other methods: answered in JSON rather than the mux's plain text.
-	for path, methods := range allowed {
+	for p, methods := range allowed {
 		if contains(methods, http.MethodGet) {
 			methods = append(methods, http.MethodHead)
 		}
 		allow := strings.Join(methods, ", ")
-		mux.Handle(path, h.serve(func(w http.ResponseWriter, r *http.Request, st *reqState) (int, any, error) {
+		mux.Handle(p, h.serve(func(w http.ResponseWriter, r *http.Request, st *reqState) (int, any, error) {
 			w.Header().Set("Allow", allow)
 			return 0, nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed; allowed: " + allow}
 		}))
 	}
-	mux.Handle("/", h.serve(func(http.ResponseWriter, *http.Request, *reqState) (int, any, error) {
+	notFound := h.serve(func(http.ResponseWriter, *http.Request, *reqState) (int, any, error) {
 		return 0, nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such route"}
-	}))
-	return mux
+	})
+	mux.Handle("/", notFound)
+	// The mux would redirect an unclean path ("//v1/agent", "/v1/./agent") with an
+	// HTML body; no client of this API needs that, and every answer is JSON.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func contains(ss []string, s string) bool {
@@ -159,6 +169,9 @@ func (h *agentHandler) serve(f routeFunc) http.Handler {
 			attrs = append(attrs, slog.String("authorization_id", st.authorizationID))
 		}
 		level := slog.LevelInfo
+		if apiErr == nil && (r.URL.Path == "/healthz" || r.URL.Path == "/openapi.yaml") {
+			level = slog.LevelDebug // probes would drown the payments
+		}
 		if apiErr != nil {
 			attrs = append(attrs, apiErr.logAttrs()...)
 			if apiErr.Status >= 500 {
