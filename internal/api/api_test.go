@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -463,5 +464,45 @@ func TestPayV1(t *testing.T) {
 		if common.HexToAddress(ev.Authorization.From) != common.HexToAddress(a.Key.Address) {
 			t.Errorf("paid from %s, agent's address %s", ev.Authorization.From, a.Key.Address)
 		}
+	}
+}
+
+// Concurrent retries with one idempotency key reserve and sign once, and every
+// answer is that one authorization.
+func TestConcurrentRetriesSignOnce(t *testing.T) {
+	e := newEnv(t)
+	a := e.agents[0]
+	body := payBody(t, "retry", "10000")
+	const n = 16
+	ids := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/payments", strings.NewReader(body))
+			req.Header.Set("Authorization", bearer(a))
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			var sr signedResponse
+			if err := json.NewDecoder(res.Body).Decode(&sr); err != nil || res.StatusCode != http.StatusOK {
+				t.Errorf("status %d, %v", res.StatusCode, err)
+				return
+			}
+			ids <- sr.AuthorizationID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]int{}
+	for id := range ids {
+		seen[id]++
+	}
+	if as := e.authorizations(a.Agent.ID); len(seen) != 1 || len(as) != 1 {
+		t.Errorf("answers name %v, %d authorizations stored; want one", seen, len(as))
 	}
 }

@@ -37,7 +37,7 @@ var testAsset = signer.Asset{
 const (
 	payee       = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C"
 	resourceURL = "https://api.example.com/v2/data"
-	// agentPolicy signs up to 0.05 per payment, and above 0.02 asks for approval.
+	// agentPolicy signs up to 0.05 per payment and caps validity at two minutes.
 	agentPolicy = `version: 1
 name: api-test
 limits:
