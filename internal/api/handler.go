@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func NewAgentHandler(cfg AgentConfig) http.Handler {
 	// A method-less pattern is less specific than "METHOD /path", so it catches
 	// only the other methods: answered in JSON rather than the mux's plain text.
 	for p, methods := range allowed {
-		if contains(methods, http.MethodGet) {
+		if slices.Contains(methods, http.MethodGet) {
 			methods = append(methods, http.MethodHead)
 		}
 		allow := strings.Join(methods, ", ")
@@ -122,15 +123,6 @@ func NewAgentHandler(cfg AgentConfig) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // serve runs f, renders its answer or error, and logs the request once.
