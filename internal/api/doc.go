@@ -8,7 +8,8 @@
 // never one the request body or path could choose, so an agent cannot pay or
 // read anything as another agent. No route signs caller-chosen bytes.
 //
-// Every answer is JSON with Cache-Control: no-store. Every failure is one *Error
+// Every answer but the OpenAPI document is JSON, and every answer carries
+// Cache-Control: no-store. Every failure is one *Error
 // (status, stable code, public message, internal cause) rendered by one
 // function that logs the cause and sends only the message. The routes are
 // described by the OpenAPI 3.1 document openapi.yaml, embedded and served at
