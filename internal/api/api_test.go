@@ -17,6 +17,7 @@ import (
 
 	"github.com/fleetkey/fleetkey/internal/credential"
 	"github.com/fleetkey/fleetkey/internal/payments"
+	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/policy"
 	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/x402"
@@ -39,37 +40,7 @@ func payer(t *testing.T, res signedResponse, demand string) *exact.Authorization
 	if res.Header.Name != x402.HeaderPaymentSignature {
 		t.Fatalf("header %q", res.Header.Name)
 	}
-	p, _, err := x402.DecodePaymentPayloadV2(res.Header.Value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := x402.DecodePaymentRequired(demand)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(p.Accepted.Raw()), string(pr.Accepts[0].Raw()); got != want || got == "" {
-		t.Errorf("accepted %s, demand's requirement %s", got, want)
-	}
-	ev, err := x402.DecodeExactEVMPayload(p.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := exact.ParseAuthorization(ev.Authorization)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := exact.DecodeSignature(ev.Signature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := exact.Domain{Name: testAsset.EIP712Name, Version: testAsset.EIP712Version, ChainID: 84532, VerifyingContract: testAsset.Address}
-	signer, err := exact.RecoverSigner(exact.Hash(d, a).Digest, sig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if signer != a.From {
-		t.Errorf("signed by %s, from %s", signer, a.From)
-	}
+	a := paymentstest.CheckPaymentV2(t, demand, res.Header.Value)
 	if a.To != common.HexToAddress(payee) || a.Value.String() != res.Amount {
 		t.Errorf("pays %s %s, answer says %s %s", a.To, a.Value, res.PayTo, res.Amount)
 	}
@@ -194,12 +165,12 @@ func TestUnauthenticated(t *testing.T) {
 		t.Fatal(err)
 	}
 	stranger, _ := credential.New(credential.Agent)
-	err = e.st.Tx(e.ctx, func(tx store.Tx) error {
-		if _, err := tx.CreateCredential(e.ctx, store.Credential{Kind: store.CredentialOperator, Role: store.RoleAdmin,
+	err = e.Store.Tx(e.Ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateCredential(e.Ctx, store.Credential{Kind: store.CredentialOperator, Role: store.RoleAdmin,
 			Name: "op", Hash: operator.Hash(), CreatedAt: time.Now()}); err != nil {
 			return err
 		}
-		_, err := tx.RevokeCredential(e.ctx, b.CredentialID, time.Now())
+		_, err := tx.RevokeCredential(e.Ctx, b.CredentialID, time.Now())
 		return err
 	})
 	if err != nil {
@@ -254,7 +225,7 @@ func TestAccessMatrix(t *testing.T) {
 			checkJSONHeaders(t, who)
 			var id agentResponse
 			who.decode(t, &id)
-			if id != (agentResponse{AgentID: self.Agent.ID, FleetID: e.fleet.ID, GroupID: e.group.ID}) {
+			if id != (agentResponse{AgentID: self.Agent.ID, FleetID: e.Fleet.ID, GroupID: e.Group.ID}) {
 				t.Errorf("identity %+v, want agent %s", id, self.Agent.ID)
 			}
 			// A body naming the other agent is refused, not obeyed.

@@ -2,41 +2,25 @@ package api
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-
-	"github.com/fleetkey/fleetkey/internal/audit"
-	"github.com/fleetkey/fleetkey/internal/custody"
-	"github.com/fleetkey/fleetkey/internal/keys/hd"
 	"github.com/fleetkey/fleetkey/internal/payments"
-	"github.com/fleetkey/fleetkey/internal/policy"
-	"github.com/fleetkey/fleetkey/internal/signer"
+	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/store"
-	"github.com/fleetkey/fleetkey/internal/store/sqlite"
-	"github.com/fleetkey/fleetkey/x402"
 )
 
-// Base Sepolia USDC (x402.md §3.1.1): a real asset with a real EIP-712 domain.
-var testAsset = signer.Asset{
-	Network: "eip155:84532", Address: common.HexToAddress("0x036CbD53842c5426634e7929541eC2318f3dCF7e"),
-	Symbol: "USDC", Decimals: 6, EIP712Name: "USDC", EIP712Version: "2",
-}
+var testAsset = paymentstest.Asset
 
 const (
-	payee       = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C"
-	resourceURL = "https://api.example.com/v2/data"
+	payee       = paymentstest.PayTo
+	resourceURL = paymentstest.ResourceURL
 	// agentPolicy signs up to 0.05 per payment and caps validity at two minutes.
 	agentPolicy = `version: 1
 name: api-test
@@ -64,71 +48,26 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// env is a real payments.Service on SQLite with a custody vault from a fresh random
-// mnemonic, served by the agent handler over httptest.
+// env is a real payments.Service on the shared payments test environment (SQLite, a vault
+// from a fresh random mnemonic), served by the agent handler over httptest.
 type env struct {
+	*paymentstest.Env
 	t      *testing.T
-	ctx    context.Context
-	st     *sqlite.Store
 	svc    *payments.Service
 	srv    *httptest.Server
 	logs   *syncBuffer
-	fleet  store.Fleet
-	group  store.Group
 	agents []payments.Provisioned // "a" and "b", in the group
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fleetkey.db"), sqlite.Options{SynchronousNormal: true})
+	pe := paymentstest.New(t, paymentstest.Options{FleetIndex: 3})
+	svc, err := payments.New(payments.Config{Store: pe.Store, Keys: pe.Vault, Registry: pe.Registry, Audit: pe.Audit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	entropy := make([]byte, 32)
-	if _, err := rand.Read(entropy); err != nil {
-		t.Fatal(err)
-	}
-	words, err := hd.EntropyToMnemonic(entropy)
-	clear(entropy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := custody.NewMnemonic([]byte(words))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vault, err := custody.VaultFromMnemonic(m, custody.Passphrase{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vault.Close() })
-	reg, err := signer.NewRegistry([]signer.Asset{testAsset})
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := payments.New(payments.Config{Store: st, Keys: vault, Registry: reg, Audit: alog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, ctx: ctx, st: st, svc: svc, logs: &syncBuffer{}}
-	err = st.Tx(ctx, func(tx store.Tx) error {
-		var err error
-		if e.fleet, err = tx.CreateFleet(ctx, store.Fleet{Name: "research", Index: 3}); err != nil {
-			return err
-		}
-		e.group, err = tx.CreateGroup(ctx, store.Group{FleetID: e.fleet.ID, Name: "crawlers"})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.agents, err = svc.ProvisionAgents(ctx, payments.ProvisionRequest{FleetID: e.fleet.ID, GroupID: e.group.ID,
+	e := &env{Env: pe, t: t, svc: svc, logs: &syncBuffer{}}
+	e.agents, err = svc.ProvisionAgents(pe.Ctx, payments.ProvisionRequest{FleetID: pe.Fleet.ID, GroupID: pe.Group.ID,
 		Agents: []payments.NewAgent{{ExternalID: "a", Name: "a"}, {ExternalID: "b", Name: "b"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -139,42 +78,17 @@ func newEnv(t *testing.T) *env {
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = httptest.NewServer(NewAgentHandler(AgentConfig{Payments: svc, Logger: logger}))
 	t.Cleanup(e.srv.Close)
-	t.Cleanup(func() {
-		rep, err := audit.Verify(ctx, st, common.Address{})
-		if err != nil || rep.Problem != nil {
-			t.Errorf("audit chain: %v %v", err, rep.Problem)
-		}
-	})
 	return e
 }
 
 func (e *env) putPolicy(agentID, src string) string {
 	e.t.Helper()
-	p, err := policy.Parse([]byte(src))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	err = e.st.Tx(e.ctx, func(tx store.Tx) error {
-		_, err := tx.PutPolicy(e.ctx, store.PutPolicyRequest{Level: store.LevelAgent, ScopeID: agentID, Name: p.Name(), Hash: p.Hash(), Source: src, Now: time.Now()})
-		return err
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return p.Hash()
+	return e.PutPolicy(store.LevelAgent, agentID, src)
 }
 
 func (e *env) authorizations(agentID string) []store.Authorization {
 	e.t.Helper()
-	var as []store.Authorization
-	err := e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) {
-		as, err = rt.Authorizations(e.ctx, store.AuthorizationFilter{AgentID: agentID})
-		return err
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return as
+	return e.Authorizations(agentID)
 }
 
 // answer is one HTTP answer, read whole.
@@ -227,28 +141,10 @@ func (e *env) do(method, path, auth string, body io.Reader, hdr ...string) answe
 
 func bearer(p payments.Provisioned) string { return "Bearer " + p.Token.Reveal() }
 
-// requirement is a v2 requirement for the registry's asset.
-func requirement(amount string) x402.PaymentRequirementsV2 {
-	return x402.PaymentRequirementsV2{
-		Scheme: "exact", Network: testAsset.Network, Amount: amount,
-		Asset: testAsset.Address.Hex(), PayTo: payee, MaxTimeoutSeconds: 300,
-		Extra: json.RawMessage(`{"name":"USDC","version":"2"}`),
-	}
-}
-
-// demandV2 is a PAYMENT-REQUIRED header value, from the x402 package's encoder.
-func demandV2(t testing.TB, reqs ...x402.PaymentRequirementsV2) string {
-	t.Helper()
-	h, err := x402.EncodeHeader(x402.PaymentRequiredV2{
-		X402Version: 2, Error: "Payment required",
-		Resource: x402.ResourceInfo{URL: resourceURL, Description: "data"},
-		Accepts:  reqs,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
+var (
+	requirement = paymentstest.Requirement
+	demandV2    = paymentstest.DemandV2
+)
 
 // payBody is a v2 payment request body.
 func payBody(t testing.TB, key, amount string) string {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/fleetkey/fleetkey/internal/store"
-	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 )
 
 // benchPolicy is a fleet policy with windows at three lengths, loose enough never
@@ -42,7 +41,7 @@ func BenchmarkPay(b *testing.B) {
 		{"agents16-full", 16, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			e := newEnvWith(b, sqlite.Options{SynchronousNormal: !bc.full})
+			e := newEnvWith(b, bc.full)
 			ids := make([]string, bc.agents)
 			for i := range ids {
 				ids[i] = "bench-" + strconv.Itoa(i)

@@ -38,7 +38,7 @@ limits:
 	domain := exact.Domain{Name: sepoliaUSDC.EIP712Name, Version: sepoliaUSDC.EIP712Version, ChainID: 84532, VerifyingContract: sepoliaUSDC.Address}
 	f.Fuzz(func(t *testing.T, version int, raw []byte, url, key string, preferred int) {
 		e := *e
-		e.t = t
+		e.T = t
 		r := PayRequest{Version: version, Raw: raw, ResourceURL: url, IdempotencyKey: key}
 		if preferred >= 0 {
 			r.Preferred = &preferred
