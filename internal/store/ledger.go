@@ -26,6 +26,12 @@ func NormalizeReservation(a *Authorization, r ReserveRequest) error {
 		return fmt.Errorf("store: atomic amount %q is not a decimal integer", a.AmountAtomic)
 	case a.ValidBefore.IsZero() || !a.ValidBefore.After(a.ValidAfter):
 		return errors.New("store: validBefore must be after validAfter")
+	case a.RequirementIndex < 0:
+		return fmt.Errorf("store: negative requirement index %d", a.RequirementIndex)
+	case len(a.Demand) > 0 && a.DemandVersion != 1 && a.DemandVersion != 2:
+		return fmt.Errorf("store: demand of x402 version %d", a.DemandVersion)
+	case len(a.Demand) == 0 && a.DemandVersion != 0:
+		return errors.New("store: demand version without a demand")
 	}
 	var err error
 	if a.Asset, err = NormalizeAddress(a.Asset); err != nil {

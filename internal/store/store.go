@@ -55,6 +55,8 @@ type ReadTx interface {
 	// PendingApprovals lists pending approvals, oldest first; approver filters to the
 	// ones naming that approver when not empty.
 	PendingApprovals(ctx context.Context, approver string, limit int) ([]Approval, error)
+	// Approvals lists approvals in any status, newest first; see ApprovalFilter.
+	Approvals(ctx context.Context, f ApprovalFilter) ([]Approval, error)
 
 	// AuditHead returns the last record of the audit chain (ErrNotFound when empty).
 	AuditHead(ctx context.Context) (AuditRecord, error)
@@ -171,6 +173,15 @@ type AuthorizationFilter struct {
 	Statuses []AuthStatus
 	After    string
 	Limit    int
+}
+
+// ApprovalFilter selects approvals; zero fields do not filter. Results are ordered
+// newest first (by creation time, then ID).
+type ApprovalFilter struct {
+	Status ApprovalStatus
+	// Approver keeps only approvals naming this approver.
+	Approver string
+	Limit    int // 0: no limit
 }
 
 // NewAgent is one agent of a CreateAgentsRequest.

@@ -227,11 +227,18 @@ type Authorization struct {
 	ValidBefore time.Time
 	Status      AuthStatus
 	PolicyHash  string
-	Response    PaymentHeader
-	TxHash      string
-	CreatedAt   time.Time
-	SignedAt    time.Time
-	SettledAt   time.Time
+	// DemandVersion, Demand and RequirementIndex keep what signing needs later for
+	// a payment that waits for approval: the x402 version of the 402 demand, the
+	// demand exactly as the agent received it, and the index of the chosen
+	// requirement in its accepts. Zero and nil for a payment signed at once.
+	DemandVersion    int
+	Demand           []byte
+	RequirementIndex int
+	Response         PaymentHeader
+	TxHash           string
+	CreatedAt        time.Time
+	SignedAt         time.Time
+	SettledAt        time.Time
 	// UpdatedAt is the time of the last status change.
 	UpdatedAt time.Time
 }

@@ -101,6 +101,35 @@ func (t *tx) PendingApprovals(ctx context.Context, approver string, limit int) (
 	return t.withVotes(ctx, out)
 }
 
+func (t *tx) Approvals(ctx context.Context, f store.ApprovalFilter) ([]store.Approval, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	limit := ""
+	if f.Approver == "" {
+		limit = limitClause(f.Limit)
+	}
+	all, err := queryAll(ctx, t, scanApproval, `SELECT `+approvalCols+` FROM approvals`+whereClause(where)+` ORDER BY created_at DESC, id DESC`+limit, args...)
+	if err != nil {
+		return nil, err
+	}
+	// Approvers are a JSON list: the approver filter runs here, so the limit too.
+	out := all[:0]
+	for _, a := range all {
+		if f.Approver == "" || slices.Contains(a.Approvers, f.Approver) {
+			out = append(out, a)
+			if f.Limit > 0 && len(out) == f.Limit {
+				break
+			}
+		}
+	}
+	return t.withVotes(ctx, out)
+}
+
 func (t *tx) CreateApproval(ctx context.Context, a store.Approval) (store.Approval, error) {
 	if a.Quorum < 1 || a.Quorum > len(a.Approvers) {
 		return store.Approval{}, fmt.Errorf("sqlite: quorum %d of %d approvers", a.Quorum, len(a.Approvers))

@@ -12,7 +12,8 @@ import (
 
 const authCols = `id, agent_id, key_id, fleet_id, group_id, idempotency_key, network, asset, pay_to, origin,
 	resource_url, amount_atomic, amount_micro, nonce, from_address, valid_after, valid_before, status,
-	policy_hash, response_name, response_value, tx_hash, created_at, signed_at, settled_at, updated_at`
+	policy_hash, response_name, response_value, tx_hash, created_at, signed_at, settled_at, updated_at,
+	demand_version, demand, requirement_index`
 
 // counted selects the authorizations that consume budget; the counted column mirrors
 // the status (a CHECK constraint keeps them equal) so that status changes that keep a
@@ -23,7 +24,7 @@ var (
 	qAuth      = q(`SELECT ` + authCols + ` FROM authorizations WHERE id = ?`)
 	qAuthByIdk = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
 	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `, counted) VALUES
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?, 1)`)
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?, ?, ?, ?, 1)`)
 	qAuthSigned = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ?
 		WHERE id = ? AND status = 'reserved' RETURNING ` + authCols)
 	qPayer = q(`SELECT a.status, a.fleet_id, a.group_id, k.agent_id, k.status, k.address
@@ -43,9 +44,13 @@ func scanAuth(s scanner) (store.Authorization, error) {
 	)
 	err := s.Scan(&a.ID, &a.AgentID, &a.KeyID, &a.FleetID, &group, &a.IdempotencyKey, &a.Network, &a.Asset,
 		&a.PayTo, &a.Origin, &a.ResourceURL, &a.AmountAtomic, &a.AmountMicro, &a.Nonce, &a.From, &va, &vb,
-		&a.Status, &a.PolicyHash, &a.Response.Name, &a.Response.Value, &a.TxHash, &ca, &signedAt, &settledAt, &ua)
+		&a.Status, &a.PolicyHash, &a.Response.Name, &a.Response.Value, &a.TxHash, &ca, &signedAt, &settledAt, &ua,
+		&a.DemandVersion, &a.Demand, &a.RequirementIndex)
 	if err != nil {
 		return a, err
+	}
+	if len(a.Demand) == 0 {
+		a.Demand = nil
 	}
 	a.GroupID = group.String
 	a.ValidAfter, a.ValidBefore = fromNSReq(va), fromNSReq(vb)
@@ -168,7 +173,8 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 	a.Response, a.TxHash, a.SignedAt, a.SettledAt = store.PaymentHeader{}, "", time.Time{}, time.Time{}
 	if _, err := t.exec(ctx, qAuthIns, a.ID, a.AgentID, a.KeyID, a.FleetID, nullStr(a.GroupID), a.IdempotencyKey,
 		a.Network, a.Asset, a.PayTo, a.Origin, a.ResourceURL, a.AmountAtomic, a.AmountMicro, a.Nonce, a.From,
-		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, nsReq(a.CreatedAt), nsReq(a.UpdatedAt)); err != nil {
+		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, nsReq(a.CreatedAt), nsReq(a.UpdatedAt),
+		a.DemandVersion, nullBytes(a.Demand), a.RequirementIndex); err != nil {
 		return store.Authorization{}, false, fmt.Errorf("sqlite: reserve: %w", err)
 	}
 	if err := t.adjustBuckets(ctx, a, +1); err != nil {

@@ -169,6 +169,13 @@ func nullStr(s string) any {
 	return s
 }
 
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 func hexHash(h [32]byte) string { return hex.EncodeToString(h[:]) }
 
 func parseHash(s string) ([32]byte, error) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,7 @@ func testReserveLifecycle(t *testing.T, s store.Store) {
 		if err != nil {
 			return err
 		}
-		if got != a {
+		if !reflect.DeepEqual(got, a) {
 			t.Errorf("Authorization = %+v\nwant %+v", got, a)
 		}
 		byKey, err := tx.AuthorizationByIdempotencyKey(ctx(), fx.agents[0].ID, "idem-1")
@@ -209,7 +210,7 @@ func testReserveIdempotency(t *testing.T, s store.Store) {
 	}
 	// Same request, fresh nonce and later time: the stored record comes back.
 	again, existing, err := reserve(s, fx.payment(0, "k", 100), t0.Add(time.Second))
-	if err != nil || !existing || again != first {
+	if err != nil || !existing || !reflect.DeepEqual(again, first) {
 		t.Fatalf("replay = %+v, %v, %v", again, existing, err)
 	}
 	diff := []func(*store.Authorization){

@@ -54,6 +54,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentBudgets", testConcurrentBudgets},
 		{"ConcurrentIdempotency", testConcurrentIdempotency},
 		{"Approvals", testApprovals},
+		{"ApprovalsFilter", testApprovalsFilter},
+		{"ReserveDemand", testReserveDemand},
 		{"AuditStorage", testAuditStorage},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 	}
