@@ -68,6 +68,10 @@ type PayResult struct {
 	NeedsApproval     bool
 	ApprovalIDs       []string
 	ApprovalExpiresAt time.Time
+	// Status is the authorization's state: signed (or settled) when Header is set,
+	// reserved while it waits for approval, cancelled when approval was denied or
+	// expired, expired when its validity ran out.
+	Status store.AuthStatus
 }
 
 // outcome is what Pay records for a request that did not record itself in the
@@ -479,7 +483,7 @@ func resultFrom(a store.Authorization) *PayResult {
 	return &PayResult{
 		AuthorizationID: a.ID, Header: a.Response.Name, Value: a.Response.Value,
 		Amount: a.AmountAtomic, AmountMicro: a.AmountMicro, Asset: a.Asset, PayTo: a.PayTo, Network: a.Network,
-		ValidBefore: a.ValidBefore, PolicyHash: a.PolicyHash,
+		ValidBefore: a.ValidBefore, PolicyHash: a.PolicyHash, Status: a.Status,
 	}
 }
 
