@@ -1,0 +1,219 @@
+package demo
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// SummaryLines is the number of lines Summary.Render writes, always the
+// same, so that a terminal can redraw the block in place.
+const SummaryLines = 4
+
+// maxReasons is how many reasons one line of Render names.
+const maxReasons = 4
+
+// Summary aggregates traffic events. It is safe for concurrent use; Add can
+// be TrafficConfig.Emit directly.
+type Summary struct {
+	decimals uint8
+	symbol   string
+
+	mu       sync.Mutex
+	requests int
+	paid     int
+	amount   big.Int
+	denied   map[string]int
+	rejected map[string]int
+	pending  int
+	failed   map[string]int
+	hostile  map[Kind]*HostileStats
+	last     *Event
+}
+
+// HostileStats counts the requests to the endpoints of one hostile kind.
+type HostileStats struct {
+	// Requests made; Refused of them denied by the payer or not paid twice
+	// after a repeated 402 (rejected-by-server); Paid of them settled, which
+	// a careful signer never lets happen.
+	Requests, Refused, Paid int
+}
+
+// Stats is a copy of a Summary's totals.
+type Stats struct {
+	Requests int
+	// Paid requests and their total amount in atomic units.
+	Paid   int
+	Amount *big.Int
+	// Denied counts denials by reason; Rejected counts repeated 402s by the
+	// server's reason.
+	Denied   map[string]int
+	Rejected map[string]int
+	// ApprovalsPending counts requests left waiting for an approver.
+	ApprovalsPending int
+	// Failed counts the other outcomes by reason.
+	Failed  map[string]int
+	Hostile map[Kind]HostileStats
+}
+
+// NewSummary returns an empty summary that renders amounts of a token with
+// the given decimals and symbol.
+func NewSummary(decimals uint8, symbol string) *Summary {
+	return &Summary{decimals: decimals, symbol: symbol, denied: map[string]int{}, rejected: map[string]int{}, failed: map[string]int{}, hostile: map[Kind]*HostileStats{}}
+}
+
+// Add counts one event.
+func (s *Summary) Add(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	reason := e.Reason
+	if reason == "" {
+		reason = "unknown"
+	}
+	switch e.Outcome {
+	case OutcomePaid:
+		s.paid++
+		if e.Amount != nil {
+			s.amount.Add(&s.amount, e.Amount)
+		}
+	case OutcomeDenied:
+		s.denied[reason]++
+	case OutcomeRejected:
+		s.rejected[reason]++
+	case OutcomeApprovalPending:
+		s.pending++
+	default:
+		s.failed[reason]++
+	}
+	if e.Kind.Hostile() {
+		h := s.hostile[e.Kind]
+		if h == nil {
+			h = &HostileStats{}
+			s.hostile[e.Kind] = h
+		}
+		h.Requests++
+		switch e.Outcome {
+		case OutcomePaid:
+			h.Paid++
+		case OutcomeDenied, OutcomeRejected:
+			h.Refused++
+		}
+	}
+	ev := e
+	if e.Amount != nil {
+		ev.Amount = new(big.Int).Set(e.Amount)
+	}
+	s.last = &ev
+}
+
+// Stats returns a copy of the totals.
+func (s *Summary) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Requests: s.requests, Paid: s.paid, Amount: new(big.Int).Set(&s.amount),
+		Denied: maps.Clone(s.denied), Rejected: maps.Clone(s.rejected),
+		ApprovalsPending: s.pending, Failed: maps.Clone(s.failed), Hostile: map[Kind]HostileStats{}}
+	for k, h := range s.hostile {
+		st.Hostile[k] = *h
+	}
+	return st
+}
+
+// Render writes the summary as SummaryLines lines, for example:
+//
+//	payments  128 requests · 97 paid, 1.234 TestUSD · 2 awaiting approval · 0 failed
+//	denied    19: rate_limited 9, pay_to_not_allowed 4, amount_above_per_payment_limit 3, +1 more
+//	hostile   overcharge 3/3 refused · foreign_payto 4/4 · wrong_domain 3/3 · repeat_402 2/2
+//	last      scout GET /weather: paid 0.001 TestUSD
+func (s *Summary) Render(w io.Writer) error {
+	st := s.Stats()
+	s.mu.Lock()
+	var last *Event
+	if s.last != nil {
+		e := *s.last
+		last = &e
+	}
+	s.mu.Unlock()
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "payments  %d requests · %d paid, %s %s · %d awaiting approval · %d failed\n",
+		st.Requests, st.Paid, FormatAmount(st.Amount, s.decimals), s.symbol, st.ApprovalsPending, total(st.Failed))
+	fmt.Fprintf(&b, "denied    %s\n", reasons(st.Denied))
+	b.WriteString("hostile  ")
+	var paidHostile []string
+	for i, k := range Kinds()[1:] {
+		h := st.Hostile[k]
+		sep := " · "
+		if i == 0 {
+			sep = " "
+		}
+		fmt.Fprintf(&b, "%s%s %d/%d refused", sep, k, h.Refused, h.Requests)
+		if h.Paid > 0 {
+			paidHostile = append(paidHostile, fmt.Sprintf("%s %d", k, h.Paid))
+		}
+	}
+	if len(paidHostile) > 0 {
+		fmt.Fprintf(&b, " · PAID: %s", strings.Join(paidHostile, ", "))
+	}
+	b.WriteString("\n")
+	if last == nil {
+		b.WriteString("last      -\n")
+	} else {
+		fmt.Fprintf(&b, "last      %s %s %s: %s", last.Agent, last.Method, last.Path, last.Outcome)
+		if last.Amount != nil {
+			fmt.Fprintf(&b, " %s %s", FormatAmount(last.Amount, s.decimals), s.symbol)
+		}
+		if last.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", oneLine(last.Reason, 100))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// reasons renders counts by reason, largest first.
+func reasons(m map[string]int) string {
+	total := total(m)
+	if total == 0 {
+		return "0"
+	}
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	parts := make([]string, 0, maxReasons+1)
+	for i, k := range keys {
+		if i == maxReasons {
+			parts = append(parts, fmt.Sprintf("+%d more", len(keys)-maxReasons))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", oneLine(k, 60), m[k]))
+	}
+	return fmt.Sprintf("%d: %s", total, strings.Join(parts, ", "))
+}
+
+// oneLine keeps a reason on one line of bounded length.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
