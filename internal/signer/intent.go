@@ -89,7 +89,37 @@ func buildAuthorization(c *Choice, from common.Address, now time.Time, maxValidi
 		validAfter = uint64(t) - uint64(v1ValidAfterSkew/time.Second)
 	}
 	validBefore := uint64(t) + uint64(window)
+	return intentFor(c, from, nonce, validAfter, validBefore), nil
+}
 
+// RebuildAuthorization builds the intent for a choice from values chosen
+// earlier and stored: the from address, the nonce and the validity window. It
+// is how a payment held for approval is signed later with the authorization
+// its reservation recorded (BuildAuthorization would draw a fresh nonce and
+// validity). validBefore must be after validAfter and after the Unix epoch; the
+// requirement must still have a positive maxTimeoutSeconds.
+func RebuildAuthorization(c *Choice, from common.Address, nonce [32]byte, validAfter, validBefore time.Time) (*Intent, error) {
+	if c == nil || (c.v1 == nil) == (c.v2 == nil) {
+		return nil, errors.New("signer: rebuild authorization: no choice")
+	}
+	if from == (common.Address{}) {
+		return nil, errors.New("signer: rebuild authorization: zero from address")
+	}
+	if c.MaxTimeoutSeconds <= 0 {
+		return nil, fmt.Errorf("%w: %d", ErrBadTimeout, c.MaxTimeoutSeconds)
+	}
+	va, vb := validAfter.Unix(), validBefore.Unix()
+	if validAfter.IsZero() {
+		va = 0
+	}
+	if va < 0 || vb <= va {
+		return nil, fmt.Errorf("signer: rebuild authorization: validity %v to %v is empty or before 1970", validAfter, validBefore)
+	}
+	return intentFor(c, from, nonce, uint64(va), uint64(vb)), nil
+}
+
+// intentFor hashes the authorization of choice c with the given parameters.
+func intentFor(c *Choice, from common.Address, nonce [32]byte, validAfter, validBefore uint64) *Intent {
 	terms := exact.Terms{
 		Network:           c.Network,
 		Domain:            c.domain,
@@ -109,7 +139,7 @@ func buildAuthorization(c *Choice, from common.Address, now time.Time, maxValidi
 		Digest:          h.Digest,
 		ValidBefore:     time.Unix(int64(validBefore), 0).UTC(),
 		choice:          c,
-	}, nil
+	}
 }
 
 // Payload assembles the payment header from custody's 65-byte r‖s‖v
