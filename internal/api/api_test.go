@@ -187,7 +187,7 @@ func TestUnauthenticated(t *testing.T) {
 		{"operator token", "Bearer " + operator.Reveal()},
 		{"revoked token", bearer(b)},
 	} {
-		for _, rt := range []struct{ method, path string }{{http.MethodGet, "/v1/agent"}, {http.MethodPost, "/v1/payments"}} {
+		for _, rt := range []struct{ method, path string }{{http.MethodGet, "/v1/agent"}, {http.MethodPost, "/v1/payments"}, {http.MethodGet, "/v1/payments/auth_x"}} {
 			t.Run(tc.name+" "+rt.path, func(t *testing.T) {
 				ans := e.do(rt.method, rt.path, tc.auth, strings.NewReader(payBody(t, "k", "10")))
 				if ans.status != http.StatusUnauthorized || ans.header.Get("WWW-Authenticate") != "Bearer" {
@@ -334,7 +334,7 @@ func TestRoutingAndLimits(t *testing.T) {
 		{"GET payments", http.MethodGet, "/v1/payments", bearer(a), "", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "POST"},
 		{"DELETE agent", http.MethodDelete, "/v1/agent", bearer(a), "", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "GET, HEAD"},
 		{"POST healthz", http.MethodPost, "/healthz", "", "", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "GET, HEAD"},
-		{"unknown path", http.MethodGet, "/v1/agents/other", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
+		{"unknown path", http.MethodGet, "/v1/agentz", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
 		{"operator path", http.MethodGet, "/v1/operator/agents", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
 		{"unclean path", http.MethodGet, "/v1//agent", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
 		{"dot path", http.MethodGet, "/v1/./agent", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
@@ -365,11 +365,17 @@ func TestRoutingAndLimits(t *testing.T) {
 // cause reaches the log only.
 func TestInternalErrorHidesCause(t *testing.T) {
 	logs := &syncBuffer{}
-	h := NewAgentHandler(AgentConfig{Payments: failingService{}, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	h := NewHandler(Config{Payments: failingService{}, Operators: failingOperators{}, Audit: failingAudit{},
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	for _, tc := range []struct{ method, path, token string }{
-		{http.MethodGet, "/v1/agent", "fka_failing"},      // Authenticate fails
-		{http.MethodPost, "/v1/payments", "fka_failing"},  // Authenticate fails
-		{http.MethodPost, "/v1/payments", "fka_whatever"}, // Pay fails
+		{http.MethodGet, "/v1/agent", "fka_failing"},                     // Authenticate fails
+		{http.MethodPost, "/v1/payments", "fka_failing"},                 // Authenticate fails
+		{http.MethodPost, "/v1/payments", "fka_whatever"},                // Pay fails
+		{http.MethodGet, "/v1/payments/auth_1", "fka_whatever"},          // Payment fails
+		{http.MethodGet, "/v1/fleets", "fko_failing"},                    // AuthenticateOperator fails
+		{http.MethodGet, "/v1/fleets", "fko_whatever"},                   // Fleets fails
+		{http.MethodGet, "/v1/audit/records", "fko_whatever"},            // the audit store fails
+		{http.MethodPost, "/v1/approvals/apr_1/approve", "fko_whatever"}, // Vote fails
 	} {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(payBody(t, "k", "10")))
@@ -396,6 +402,40 @@ func (failingService) Authenticate(ctx context.Context, token string) (payments.
 
 func (failingService) Pay(context.Context, string, payments.PayRequest) (*payments.PayResult, error) {
 	return nil, errors.New("store: disk on fire")
+}
+
+func (failingService) Payment(context.Context, string, string) (*payments.PayResult, error) {
+	return nil, errors.New("store: disk on fire")
+}
+
+func (failingService) WaitPayment(context.Context, string, string, time.Duration) (*payments.PayResult, error) {
+	return nil, errors.New("store: disk on fire")
+}
+
+// failingOperators authenticates "…whatever" as an admin and fails every other
+// call it implements; the embedded nil interface panics on the rest, which the
+// tests that use it never call.
+type failingOperators struct{ OperatorService }
+
+func (failingOperators) AuthenticateOperator(_ context.Context, token string) (payments.OperatorIdentity, error) {
+	if strings.HasSuffix(token, "whatever") {
+		return payments.OperatorIdentity{CredentialID: "cred_1", Name: "root", Role: store.RoleAdmin}, nil
+	}
+	return payments.OperatorIdentity{}, errors.New("store: disk on fire")
+}
+
+func (failingOperators) Fleets(context.Context) ([]store.Fleet, error) {
+	return nil, errors.New("store: disk on fire")
+}
+
+func (failingOperators) Vote(context.Context, payments.OperatorIdentity, string, store.VoteDecision) (payments.ApprovalView, error) {
+	return payments.ApprovalView{}, errors.New("store: disk on fire")
+}
+
+type failingAudit struct{}
+
+func (failingAudit) ReadTx(context.Context, func(store.ReadTx) error) error {
+	return errors.New("store: disk on fire")
 }
 
 func TestPayV1(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/store"
@@ -48,6 +50,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testAuditKey is the checkpoint key address the handler serves; the chain of
+// a paymentstest environment has no checkpoints.
+var testAuditKey = common.HexToAddress("0x00000000000000000000000000000000000a0d17")
+
 // env is a real payments.Service on the shared payments test environment (SQLite, a vault
 // from a fresh random mnemonic), served by the agent handler over httptest.
 type env struct {
@@ -76,7 +82,7 @@ func newEnv(t *testing.T) *env {
 		e.putPolicy(a.Agent.ID, agentPolicy)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = httptest.NewServer(NewAgentHandler(AgentConfig{Payments: svc, Logger: logger}))
+	e.srv = httptest.NewServer(NewHandler(Config{Payments: svc, Operators: svc, Audit: pe.Store, AuditKey: testAuditKey, Logger: logger}))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -12,11 +12,13 @@ import (
 const (
 	CodeBadRequest          = "bad_request"
 	CodeUnauthenticated     = "unauthenticated"
+	CodeForbidden           = "forbidden"
 	CodePaymentDenied       = "payment_denied"
 	CodeNotFound            = "not_found"
 	CodeMethodNotAllowed    = "method_not_allowed"
 	CodeIdempotencyMismatch = "idempotency_key_reused"
 	CodeStateConflict       = "state_conflict"
+	CodeConflict            = "conflict"
 	CodeBodyTooLarge        = "body_too_large"
 	CodeInternal            = "internal_error"
 )

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ type approvalResponse struct {
 // validity is in seconds).
 func timeText(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
-func (h *agentHandler) pay(w http.ResponseWriter, r *http.Request, id payments.AgentIdentity, st *reqState) (int, any, error) {
+func (h *handler) pay(w http.ResponseWriter, r *http.Request, id payments.AgentIdentity, st *reqState) (int, any, error) {
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
 	req, apiErr := decodePaymentRequest(body, r.Header.Get("Idempotency-Key"))
 	if apiErr != nil {
@@ -64,12 +65,110 @@ func (h *agentHandler) pay(w http.ResponseWriter, r *http.Request, id payments.A
 	if res.Replayed {
 		st.outcome = "replayed"
 	}
-	return http.StatusOK, signedResponse{
+	return http.StatusOK, signedOf(res), nil
+}
+
+// paymentStatus is an answer of GET /v1/payments/{id}: the POST answer of the
+// payment's state plus its status.
+type (
+	signedStatus struct {
+		signedResponse
+		Status string `json:"status"`
+	}
+	pendingStatus struct {
+		approvalResponse
+		Status string `json:"status"`
+	}
+	// closedStatus is a payment that was never signed and never will be
+	// (approval denied or expired, or a failure).
+	closedStatus struct {
+		AuthorizationID string `json:"authorization_id"`
+		Status          string `json:"status"`
+	}
+)
+
+// MaxWait bounds the wait parameter of GET /v1/payments/{id}. A server's write
+// timeout must exceed it.
+const MaxWait = 60 * time.Second
+
+// payment is the agent's poll of its own payment, for one waiting for approval.
+// Another agent's payment is not found, exactly like one that does not exist.
+func (h *handler) payment(_ http.ResponseWriter, r *http.Request, id payments.AgentIdentity, st *reqState) (int, any, error) {
+	q, e := query(r, "wait")
+	if e != nil {
+		return 0, nil, e
+	}
+	wait, e := waitParam(q.Get("wait"))
+	if e != nil {
+		return 0, nil, e
+	}
+	authID := r.PathValue("id")
+	if !validID(authID) {
+		return 0, nil, badID("payment")
+	}
+	var (
+		res *payments.PayResult
+		err error
+	)
+	if wait > 0 {
+		res, err = h.svc.WaitPayment(r.Context(), id.AgentID, authID, wait)
+	} else {
+		res, err = h.svc.Payment(r.Context(), id.AgentID, authID)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such payment of this agent", Cause: err}
+		}
+		return 0, nil, payError(err)
+	}
+	st.authorizationID = res.AuthorizationID
+	st.outcome = string(res.Status)
+	switch {
+	case res.Value != "":
+		return http.StatusOK, signedStatus{signedResponse: signedOf(res), Status: string(res.Status)}, nil
+	case res.Status == store.AuthReserved:
+		return http.StatusAccepted, pendingStatus{approvalResponse: approvalResponse{
+			AuthorizationID: res.AuthorizationID, ApprovalIDs: nonNil(res.ApprovalIDs),
+			ExpiresAt: optTime(res.ApprovalExpiresAt), Replayed: res.Replayed,
+		}, Status: string(res.Status)}, nil
+	}
+	return http.StatusOK, closedStatus{AuthorizationID: res.AuthorizationID, Status: string(res.Status)}, nil
+}
+
+// waitParam reads the wait parameter: a Go duration ("30s") or whole seconds
+// ("30"), from 0 to MaxWait.
+func waitParam(s string) (time.Duration, *Error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		n, nerr := strconv.ParseUint(s, 10, 8)
+		if nerr != nil {
+			return 0, badRequest(`wait must be a duration such as "30s" or whole seconds, at most 60s`, err)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d > MaxWait {
+		return 0, badRequest(`wait must be between 0 and 60s`, nil)
+	}
+	return d, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func signedOf(res *payments.PayResult) signedResponse {
+	return signedResponse{
 		AuthorizationID: res.AuthorizationID,
 		Header:          paymentHeader{Name: res.Header, Value: res.Value},
 		Amount:          res.Amount, Asset: res.Asset, PayTo: res.PayTo, Network: res.Network,
 		ValidBefore: timeText(res.ValidBefore), PolicyHash: res.PolicyHash, Replayed: res.Replayed,
-	}, nil
+	}
 }
 
 // payError maps the service's errors to answers. Only a bad request's message is

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 
 	"github.com/fleetkey/fleetkey/internal/payments"
 )
 
-// DefaultMaxBodyBytes bounds a request body when AgentConfig.MaxBodyBytes is zero.
+// DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is zero.
 // A v2 demand is at most signer.MaxDemandSize bytes, base64 inside JSON; this leaves
 // room for it and the other fields.
 const DefaultMaxBodyBytes = 128 << 10
@@ -37,17 +38,8 @@ type paymentRequest struct {
 // itself). Every failure is a 400 or, for a body over its limit, a 413.
 func decodePaymentRequest(body io.Reader, headerKey string) (payments.PayRequest, *Error) {
 	var req paymentRequest
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return payments.PayRequest{}, decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return payments.PayRequest{}, decodeError(err)
-		}
-		return payments.PayRequest{}, badRequest("the body must hold one JSON object and nothing after it", err)
+	if e := decodeStrict(body, &req, false); e != nil {
+		return payments.PayRequest{}, e
 	}
 
 	out := payments.PayRequest{Version: req.X402Version, ResourceURL: req.ResourceURL, Method: req.Method, Preferred: req.Preferred}
@@ -92,6 +84,29 @@ func decodePaymentRequest(body io.Reader, headerKey string) (payments.PayRequest
 	return out, nil
 }
 
+// decodeStrict reads one JSON object into v: no unknown field, nothing after
+// it. An empty body is refused unless allowEmpty, when v keeps its zero value.
+// Every failure is a 400 naming what is wrong or, for a body over its limit
+// (an http.MaxBytesReader), a 413.
+func decodeStrict(body io.Reader, v any, allowEmpty bool) *Error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if allowEmpty && errors.Is(err, io.EOF) {
+			return nil
+		}
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeError(err)
+		}
+		return badRequest("the body must hold one JSON object and nothing after it", err)
+	}
+	return nil
+}
+
 // decodeError names what is wrong with a body the JSON decoder refused, without
 // echoing the body.
 func decodeError(err error) *Error {
@@ -114,13 +129,13 @@ func decodeError(err error) *Error {
 		if te.Field == "" {
 			return badRequest("the request body must be a JSON object", err)
 		}
-		return badRequest(fmt.Sprintf("field %q must be a JSON %s", te.Field, jsonKind(te.Field)), err)
+		return badRequest(fmt.Sprintf("field %q must be a JSON %s", te.Field, jsonKind(te)), err)
 	}
 	// encoding/json reports an unknown field only as text: `json: unknown field "x"`.
 	if f, ok := unknownField(err.Error()); ok {
 		return badRequest(fmt.Sprintf("unknown field %s", f), err)
 	}
-	return badRequest("the request body is not a valid payment request", err)
+	return badRequest("the request body is not a valid request", err)
 }
 
 func unknownField(msg string) (string, bool) {
@@ -136,12 +151,29 @@ func unknownField(msg string) (string, bool) {
 }
 
 // jsonKind is the JSON type a request field takes, for error messages.
-func jsonKind(field string) string {
-	switch field {
-	case "x402_version", "preferred":
-		return "integer"
-	case "payment_required":
+func jsonKind(te *json.UnmarshalTypeError) string {
+	if te.Field == "payment_required" {
 		return "string or object"
+	}
+	t := te.Type
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "value"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
 	}
 	return "string"
 }
