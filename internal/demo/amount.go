@@ -10,8 +10,8 @@ import (
 // of a token with the given decimals. It accepts only plain decimals with at
 // most that many fractional digits.
 func atomic(s string, decimals uint8) (*big.Int, error) {
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > int(decimals) || !digits(whole) || (frac != "" && !digits(frac)) || strings.Count(s, ".") > 1 {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || (dot && frac == "") || len(frac) > int(decimals) || !digits(whole) || (frac != "" && !digits(frac)) || strings.Count(s, ".") > 1 {
 		return nil, fmt.Errorf("%q is not a decimal amount with at most %d decimals", s, decimals)
 	}
 	v, ok := new(big.Int).SetString(whole+frac+strings.Repeat("0", int(decimals)-len(frac)), 10)
