@@ -453,7 +453,11 @@ func (h *handler) provisionAgents(w http.ResponseWriter, r *http.Request, op pay
 			return 0, nil, badRequest(fmt.Sprintf("agents[%d].labels has more than %d entries", i, maxLabels), nil)
 		}
 		seen[a.ExternalID] = true
-		pr.Agents[i] = payments.NewAgent{ExternalID: a.ExternalID, Name: a.Name, Labels: a.Labels}
+		name := a.Name
+		if name == "" {
+			name = a.ExternalID // the store requires a name; the operator's id is the natural one
+		}
+		pr.Agents[i] = payments.NewAgent{ExternalID: a.ExternalID, Name: name, Labels: a.Labels}
 	}
 	ps, err := h.ops.ProvisionAgents(r.Context(), pr)
 	if err != nil {
