@@ -35,7 +35,7 @@ approval:
 type opEnv struct {
 	*env
 	admin, operator, approver, auditor, revoked, expired string // Authorization header values
-	seq                                                   atomic.Int64
+	seq                                                  atomic.Int64
 }
 
 func newOpEnv(t *testing.T) *opEnv {
