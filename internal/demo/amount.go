@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// atomic converts a decimal amount in whole tokens ("0.001") to atomic units
+// atomicAmount converts a decimal amount in whole tokens ("0.001") to atomic units
 // of a token with the given decimals. It accepts only plain decimals with at
 // most that many fractional digits.
-func atomic(s string, decimals uint8) (*big.Int, error) {
+func atomicAmount(s string, decimals uint8) (*big.Int, error) {
 	whole, frac, dot := strings.Cut(s, ".")
 	if whole == "" || (dot && frac == "") || len(frac) > int(decimals) || !digits(whole) || (frac != "" && !digits(frac)) || strings.Count(s, ".") > 1 {
 		return nil, fmt.Errorf("%q is not a decimal amount with at most %d decimals", s, decimals)

@@ -213,7 +213,7 @@ func NewPaidAPI(cfg Config) (*PaidAPI, error) {
 		if s.version == x402.V1 && !hasV1 {
 			continue
 		}
-		amount, err := atomic(s.price, cfg.Token.Decimals)
+		amount, err := atomicAmount(s.price, cfg.Token.Decimals)
 		if err != nil {
 			return nil, fmt.Errorf("demo: price of %s: %w", s.path, err)
 		}

@@ -68,7 +68,7 @@ func TestCatalogListsEveryKind(t *testing.T) {
 		for _, e := range c.Endpoints {
 			kinds[e.Kind]++
 			hasV1 = hasV1 || e.Version == x402.V1
-			want, err := atomic(e.Price, 6)
+			want, err := atomicAmount(e.Price, 6)
 			if err != nil || want.String() != e.Amount {
 				t.Errorf("%s: price %s but amount %s", e.Path, e.Price, e.Amount)
 			}
@@ -330,8 +330,8 @@ func TestFormatAmount(t *testing.T) {
 		t.Error("nil")
 	}
 	for _, bad := range []string{"", ".5", "1.", "1.0000001", "1e3", "-1", "1.2.3", " 1"} {
-		if v, err := atomic(bad, 6); err == nil {
-			t.Errorf("atomic(%q) = %s", bad, v)
+		if v, err := atomicAmount(bad, 6); err == nil {
+			t.Errorf("atomicAmount(%q) = %s", bad, v)
 		}
 	}
 }
