@@ -215,6 +215,9 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 	}
 	windows := storeWindows(d.Windows, st.agent)
 	if d.Outcome == policy.NeedsApproval {
+		// What signing needs once the approvers have decided: the demand as
+		// received and which of its requirements was chosen.
+		rec.DemandVersion, rec.Demand, rec.RequirementIndex = r.Version, r.Raw, choice.Index
 		return s.holdForApproval(ctx, rec, windows, d, now)
 	}
 
