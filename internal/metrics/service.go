@@ -59,6 +59,22 @@ func (s *Service) Pay(ctx context.Context, agentID string, r payments.PayRequest
 	return res, err
 }
 
+// Vote is payments.Service.Vote; a vote that completes the approvals signs the payment in the
+// same call, and that payment is counted as signed with reason "approved". The payment's state
+// is read before the vote, so a payment signed earlier is never counted again.
+func (s *Service) Vote(ctx context.Context, actor payments.OperatorIdentity, approvalID string, d store.VoteDecision) (payments.ApprovalView, error) {
+	start := time.Now()
+	before, err := s.Service.Approval(ctx, approvalID)
+	wasSigned := err == nil && before.Authorization.Status != store.AuthReserved
+	v, err := s.Service.Vote(ctx, actor, approvalID, d)
+	a := v.Authorization
+	if err == nil && !wasSigned && a.Status == store.AuthSigned && !a.SignedAt.Before(start.Truncate(time.Second)) {
+		s.m.signed(a.GroupID, &payments.PayResult{Network: a.Network, Asset: a.Asset, AmountMicro: a.AmountMicro}, "approved")
+		s.m.signing.Observe(time.Since(start).Seconds())
+	}
+	return v, err
+}
+
 // signed counts one signed payment, and its amount unless it is a replay.
 func (m *Metrics) signed(group string, res *payments.PayResult, reason string) {
 	asset := m.assetLabel(res.Network, res.Asset)

@@ -13,15 +13,6 @@ import (
 // checkTimeout bounds each readiness check.
 const checkTimeout = 2 * time.Second
 
-// routes puts /readyz and /metrics beside the API handler on one listener.
-func (s *Server) routes(apiHandler http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /readyz", http.HandlerFunc(s.readyz))
-	mux.Handle("GET /metrics", s.metrics.Handler())
-	mux.Handle("/", apiHandler)
-	return mux
-}
-
 // Check results in a /readyz answer.
 const (
 	CheckOK      = "ok"

@@ -133,7 +133,14 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 		return nil, err
 	}
 	svc := s.metrics.Instrument(s.svc)
-	s.handler = s.routes(api.NewAgentHandler(api.AgentConfig{Payments: svc, Logger: s.log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}))
+	s.handler = api.NewHandler(api.Config{
+		Payments: svc, Operators: svc, Audit: s.store, AuditKey: auditKey.Address(),
+		Logger: s.log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Extra: map[api.Route]http.Handler{
+			{Method: http.MethodGet, Path: "/readyz"}:  http.HandlerFunc(s.readyz),
+			{Method: http.MethodGet, Path: "/metrics"}: s.metrics.Handler(),
+		},
+	})
 
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)

@@ -166,6 +166,10 @@ func TestReadyz(t *testing.T) {
 	if status, body := r.get("/healthz"); status != http.StatusOK {
 		t.Fatalf("healthz: %d %s", status, body)
 	}
+	// The whole API is mounted: operator routes want an operator token.
+	if status, body := r.get("/v1/operator"); status != http.StatusUnauthorized {
+		t.Fatalf("operator route without a token: %d %s", status, body)
+	}
 
 	r.store.Close()
 	status, body = r.get("/readyz")
