@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
 )
 
@@ -51,11 +52,31 @@ const (
 // comes back to a sidecar (a gateway URL naming the sidecar itself) is refused, not looped.
 const viaToken = "1.1 fleetkey-sidecar"
 
-// Denial is implemented by payer errors that carry a policy decision. The sidecar reports its
-// reason and rule in a 403 answer; other payer errors are reported with reason "payer_error".
-// The fleetkey SDK's *sdk.APIError is adapted to it by the sidecar command.
+// Denial is implemented by payer errors that carry a policy decision; the sidecar reports its
+// reason and rule in a 403 answer (see DenialOf, which also reads the SDK's *sdk.APIError).
 type Denial interface {
 	DenialReason() (reason, rule string)
+}
+
+// DenialOf returns the reason and rule of a payer error: those of a Denial or of a refusal by
+// the fleetkey API (*sdk.APIError), "approval_pending" or "not_approved" for a payment that
+// waited for approval in vain, else "payer_error" and no rule.
+func DenialOf(err error) (reason, rule string) {
+	var d Denial
+	var ae *sdk.APIError
+	switch {
+	case errors.As(err, &d):
+		return d.DenialReason()
+	case errors.As(err, &ae) && ae.Reason != "":
+		return ae.Reason, ae.Rule
+	case errors.Is(err, sdk.ErrApprovalPending):
+		return "approval_pending", ""
+	case errors.Is(err, sdk.ErrNotApproved):
+		return "not_approved", ""
+	case errors.As(err, &ae):
+		return ae.Code, ""
+	}
+	return "payer_error", ""
 }
 
 // Config configures New.
@@ -261,11 +282,7 @@ func (h *Handler) roundTripError(w http.ResponseWriter, r *http.Request, ctx con
 		writeError(w, http.StatusGatewayTimeout, CodeTimeout,
 			fmt.Sprintf("no payment within %s (waiting for approval?): %v", h.timeout, st.payErr), nil)
 	case st.payErr != nil:
-		reason, rule := "payer_error", ""
-		var d Denial
-		if errors.As(st.payErr, &d) {
-			reason, rule = d.DenialReason()
-		}
+		reason, rule := DenialOf(st.payErr)
 		writeError(w, http.StatusForbidden, CodePaymentDenied, st.payErr.Error(), &denial{reason, rule})
 	case st.paid:
 		writeError(w, http.StatusBadGateway, CodeUpstreamAfterPayment,

@@ -22,6 +22,7 @@ import (
 
 	"github.com/fleetkey/fleetkey/internal/sidecar"
 	"github.com/fleetkey/fleetkey/internal/sidecar/sidecartest"
+	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
 	"github.com/fleetkey/fleetkey/x402/exact"
 )
@@ -507,5 +508,23 @@ func TestCheckListen(t *testing.T) {
 func TestNewRefusesNoPayer(t *testing.T) {
 	if _, err := sidecar.New(sidecar.Config{}); err == nil {
 		t.Error("New without a payer succeeded")
+	}
+}
+
+func TestDenialOf(t *testing.T) {
+	for _, tc := range []struct {
+		err          error
+		reason, rule string
+	}{
+		{fmt.Errorf("x402: pay: %w", &sdk.APIError{Status: 403, Code: sdk.CodePaymentDenied, Reason: "payee_not_allowed", Rule: "group.payees"}), "payee_not_allowed", "group.payees"},
+		{fmt.Errorf("x402: pay: %w", &sdk.APIError{Status: 401, Code: sdk.CodeUnauthenticated}), "unauthenticated", ""},
+		{fmt.Errorf("wait: %w", sdk.ErrApprovalPending), "approval_pending", ""},
+		{fmt.Errorf("wait: %w", sdk.ErrNotApproved), "not_approved", ""},
+		{&denialError{"r", "x.y"}, "r", "x.y"},
+		{errors.New("boom"), "payer_error", ""},
+	} {
+		if r, ru := sidecar.DenialOf(tc.err); r != tc.reason || ru != tc.rule {
+			t.Errorf("DenialOf(%v) = %q, %q; want %q, %q", tc.err, r, ru, tc.reason, tc.rule)
+		}
 	}
 }
