@@ -20,7 +20,7 @@ const Approver = "alice"
 // Default paces of simulated agents: the mean time between two requests of
 // one agent.
 const (
-	DefaultPace = 3 * time.Second
+	DefaultPace = 5 * time.Second
 	// RunawayPace is the pace of the runaway agent, well above its per-minute
 	// rate limit so that the limit shows.
 	RunawayPace = 1500 * time.Millisecond
@@ -70,13 +70,13 @@ type GroupAgent struct {
 // Fleet returns the demo fleet for a chain, the token it pays in and the
 // merchant it may pay:
 //
-//   - fleet "demo": a daily budget of 50 tokens, at most 1 per payment, and
+//   - fleet "demo": a daily budget of 100 tokens, at most 1 per payment, and
 //     allowlists admitting only the merchant, the token, the chain and
 //     loopback origins (the demo API is plain http on 127.0.0.1, hence
 //     allow_http at every level);
 //   - group "research" (scout, analyst, librarian): at most 0.50 per payment
-//     and 5 an hour, and payments above 0.10 need one approval by Approver;
-//   - group "ops" (monitor, pager, runaway): at most 0.05 per payment and 2 an
+//     and 10 an hour, and payments above 0.10 need one approval by Approver;
+//   - group "ops" (monitor, pager, runaway): at most 0.05 per payment and 5 an
 //     hour; the agent "runaway" has its own policy limiting it to 10 payment
 //     requests a minute, and a pace that exceeds it.
 //
@@ -93,7 +93,7 @@ limits:
   per_payment: "1.00"
   windows:
     - window: 24h
-      max_amount: "50"
+      max_amount: "100"
 allow:
   pay_to: [%q]
   assets: [%q]
@@ -110,7 +110,7 @@ limits:
   per_payment: "0.50"
   windows:
     - window: 1h
-      max_amount: "5"
+      max_amount: "10"
       max_count: 600
 allow_http: true
 approval:
@@ -127,7 +127,7 @@ limits:
   per_payment: "0.05"
   windows:
     - window: 1h
-      max_amount: "2"
+      max_amount: "5"
       max_count: 1200
 allow_http: true
 `

@@ -198,8 +198,8 @@ func TestFleetPoliciesDecideTheTraffic(t *testing.T) {
 			} else if got.Outcome != policy.Allow {
 				t.Errorf("%s's eleventh request: %s %s", a.Name, got.Outcome, got.Rule)
 			}
-			// The fleet's daily budget: 49.9995 spent, a 0.001 lookup is over.
-			got = decide(t, api, reg, set, info, weather, 0, 49_999_500)
+			// The fleet's daily budget: 99.9995 spent, a 0.001 lookup is over.
+			got = decide(t, api, reg, set, info, weather, 0, 99_999_500)
 			if got.Outcome != policy.Deny || got.Rule != "fleet:limits.windows[24h].max_amount" {
 				t.Errorf("%s over the daily budget: %s %s", a.Name, got.Outcome, got.Rule)
 			}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
 )
 
@@ -61,10 +62,26 @@ type Event struct {
 // every payer error except cancellation of the traffic's context.
 type Classifier func(err error) (Outcome, string)
 
-// ClassifyError is the default Classifier: every payer error is
-// OutcomeFailed with the error's text. `fleetkey dev` passes one that knows
-// the SDK's errors (denials with their reason code, approval timeouts).
+// ClassifyError is the default Classifier. It knows the errors of fleetkey's
+// SDK payer: a payment the API denied (sdk.ErrDenied) is OutcomeDenied with
+// the API's reason code ("pay_to_not_allowed", "domain_mismatch"); one still
+// waiting for approvers when the payer stopped waiting (sdk.ErrApprovalPending)
+// is OutcomeApprovalPending; one the approvers refused (sdk.ErrNotApproved) is
+// OutcomeDenied with reason "not_approved". Any other error is OutcomeFailed
+// with the error's text.
 func ClassifyError(err error) (Outcome, string) {
+	var apiErr *sdk.APIError
+	switch {
+	case errors.Is(err, sdk.ErrApprovalPending):
+		return OutcomeApprovalPending, "awaiting approval"
+	case errors.Is(err, sdk.ErrNotApproved):
+		return OutcomeDenied, "not_approved"
+	case errors.As(err, &apiErr) && errors.Is(apiErr, sdk.ErrDenied):
+		if apiErr.Reason == "" {
+			return OutcomeDenied, "denied"
+		}
+		return OutcomeDenied, apiErr.Reason
+	}
 	return OutcomeFailed, err.Error()
 }
 

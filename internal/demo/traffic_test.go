@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402/exact"
 )
 
@@ -256,4 +259,34 @@ func TestTrafficRunsAndStopsOnCancel(t *testing.T) {
 	var buf bytes.Buffer
 	summary.Render(&buf)
 	t.Logf("summary:\n%s", buf.String())
+}
+
+// TestClassifyError: the SDK payer's errors, wrapped as the x402 client and
+// net/http wrap them, map to outcomes with the API's reason code.
+func TestClassifyError(t *testing.T) {
+	wrap := func(err error) error {
+		return &url.Error{Op: "Get", URL: "http://127.0.0.1:1/weather", Err: fmt.Errorf("x402: pay for GET http://127.0.0.1:1/weather: %w", err)}
+	}
+	denied := func(reason string) error {
+		return &sdk.APIError{Method: "POST", Path: "/v1/payments", Status: 403, Code: sdk.CodePaymentDenied, Message: "payment denied", Reason: reason, Rule: "fleet:allow.pay_to"}
+	}
+	for _, tc := range []struct {
+		err     error
+		outcome Outcome
+		reason  string
+	}{
+		{denied("pay_to_not_allowed"), OutcomeDenied, "pay_to_not_allowed"},
+		{wrap(denied("domain_mismatch")), OutcomeDenied, "domain_mismatch"},
+		{wrap(denied("")), OutcomeDenied, "denied"},
+		{wrap(fmt.Errorf("%w: payment a-1 (approvals p-1) undecided after 5s", sdk.ErrApprovalPending)), OutcomeApprovalPending, "awaiting approval"},
+		{wrap(fmt.Errorf("%w: payment a-1 is cancelled", sdk.ErrNotApproved)), OutcomeDenied, "not_approved"},
+		{wrap(&sdk.APIError{Status: 403, Code: sdk.CodeForbidden, Message: "frozen"}), OutcomeFailed, ""},
+		{wrap(&sdk.APIError{Status: 500, Code: sdk.CodeInternal, Message: "internal error"}), OutcomeFailed, ""},
+		{errors.New("connection refused"), OutcomeFailed, "connection refused"},
+	} {
+		o, r := ClassifyError(tc.err)
+		if o != tc.outcome || (tc.reason != "" && r != tc.reason) || r == "" {
+			t.Errorf("ClassifyError(%v) = %s %q, want %s %q", tc.err, o, r, tc.outcome, tc.reason)
+		}
+	}
 }
