@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -277,4 +278,311 @@ func TestOperatorAccessMatrix(t *testing.T) {
 	if logs := e.logs.String(); strings.Contains(logs, aPayment.Header.Value) {
 		t.Error("the log holds a signed header")
 	}
+}
+
+// TestOperatorEndToEnd: an admin builds a fleet over HTTP, provisions an agent (its token shown
+// once), applies a policy, the agent pays, a payment over the approval threshold waits (202), a
+// name the approval does not list is refused, the approver approves, and the agent's poll returns
+// the signed header, which a facilitator would accept; a denied payment is cancelled; the audit
+// records name the operators; freeze, a new credential and revocation take effect at once.
+func TestOperatorEndToEnd(t *testing.T) {
+	e := newOpEnv(t)
+
+	var who operatorResponse
+	e.ok(200, "GET", "/v1/operator", e.admin, nil, &who)
+	if who.Name != "root" || who.Role != "admin" || who.CredentialID == "" {
+		t.Errorf("admin is %+v", who)
+	}
+
+	var fleet fleetResponse
+	e.ok(201, "POST", "/v1/fleets", e.operator, strings.NewReader(`{"name":"payroll","treasury":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C"}`), &fleet)
+	if fleet.Fleet.ID == "" || fleet.Fleet.Name != "payroll" || fleet.Fleet.Index == e.Fleet.Index ||
+		fleet.Fleet.Treasury != strings.ToLower("0x209693Bc6afc0C5328bA36FaF03C514EF312287C") {
+		t.Errorf("fleet %+v", fleet.Fleet)
+	}
+	var fleets fleetsResponse
+	e.ok(200, "GET", "/v1/fleets", e.auditor, nil, &fleets)
+	if len(fleets.Fleets) != 2 {
+		t.Errorf("fleets %+v", fleets.Fleets)
+	}
+	var group groupResponse
+	e.ok(201, "POST", "/v1/fleets/"+fleet.Fleet.ID+"/groups", e.operator, strings.NewReader(`{"name":"night-shift"}`), &group)
+	if group.Group.FleetID != fleet.Fleet.ID || group.Group.Name != "night-shift" {
+		t.Errorf("group %+v", group.Group)
+	}
+	var groups groupsResponse
+	e.ok(200, "GET", "/v1/fleets/"+fleet.Fleet.ID+"/groups", e.admin, nil, &groups)
+	if len(groups.Groups) != 1 || groups.Groups[0].ID != group.Group.ID {
+		t.Errorf("groups %+v", groups.Groups)
+	}
+
+	provision := `{"fleet_id":"` + fleet.Fleet.ID + `","group_id":"` + group.Group.ID + `","agents":[{"external_id":"bot-1","name":"Bot one","labels":{"team":"ops"}}]}`
+	var prov provisionResponse
+	e.ok(200, "POST", "/v1/agents", e.operator, strings.NewReader(provision), &prov)
+	if len(prov.Agents) != 1 || !prov.Agents[0].Created || !strings.HasPrefix(prov.Agents[0].Token, "fka_") ||
+		prov.Agents[0].CredentialID == "" || prov.Agents[0].Address == "" || prov.Agents[0].Agent.Address != prov.Agents[0].Address ||
+		prov.Agents[0].Agent.Labels["team"] != "ops" || prov.Agents[0].Agent.GroupID != group.Group.ID {
+		t.Fatalf("provisioned %+v", prov.Agents)
+	}
+	bot := prov.Agents[0]
+	botAuth := "Bearer " + bot.Token
+	// The same batch again: the same agent, no new token.
+	var again provisionResponse
+	e.ok(200, "POST", "/v1/agents", e.admin, strings.NewReader(provision), &again)
+	if len(again.Agents) != 1 || again.Agents[0].Created || again.Agents[0].Token != "" || again.Agents[0].Agent.ID != bot.Agent.ID {
+		t.Errorf("second provisioning %+v", again.Agents)
+	}
+	var list agentsResponse
+	e.ok(200, "GET", "/v1/agents?fleet_id="+fleet.Fleet.ID+"&status=active", e.auditor, nil, &list)
+	if len(list.Agents) != 1 || list.Agents[0].ID != bot.Agent.ID || list.Next != "" {
+		t.Errorf("agents %+v next %q", list.Agents, list.Next)
+	}
+	var detail agentDetailResponse
+	ans := e.ok(200, "GET", "/v1/agents/"+bot.Agent.ID, e.operator, nil, &detail)
+	if detail.Agent.Address != bot.Address || len(detail.Keys) != 1 || detail.Keys[0].Address != bot.Address ||
+		len(detail.Credentials) != 1 || detail.Credentials[0].ID != bot.CredentialID || detail.Credentials[0].Kind != "agent" {
+		t.Errorf("detail %+v", detail)
+	}
+	if bytes.Contains(ans.body, []byte("hash")) {
+		t.Errorf("agent detail names a hash: %s", ans.body)
+	}
+
+	var applied applyPolicyResponse
+	e.ok(200, "PUT", "/v1/policies/agent/"+bot.Agent.ID, e.operator, jsonBody(t, map[string]string{"source": approvalPolicy}), &applied)
+	if !applied.Changed || applied.Policy.Version != 1 || !applied.Policy.Active || applied.Policy.Name != "needs-approval" ||
+		applied.Policy.Source != approvalPolicy || applied.Policy.Hash == "" {
+		t.Errorf("applied %+v", applied)
+	}
+	e.ok(200, "PUT", "/v1/policies/agent/"+bot.Agent.ID, e.admin, jsonBody(t, map[string]string{"name": "needs-approval", "source": approvalPolicy}), &applied)
+	if applied.Changed || applied.Policy.Version != 1 {
+		t.Errorf("re-applied %+v", applied)
+	}
+	var versions policiesResponse
+	e.ok(200, "GET", "/v1/policies/agent/"+bot.Agent.ID, e.auditor, nil, &versions)
+	if versions.Active == nil || versions.Active.Hash != applied.Policy.Hash || len(versions.Versions) != 1 {
+		t.Errorf("versions %+v", versions)
+	}
+	var none policiesResponse
+	if a := e.ok(200, "GET", "/v1/policies/group/"+group.Group.ID, e.auditor, nil, &none); none.Active != nil || !bytes.Contains(a.body, []byte(`"active":null`)) {
+		t.Errorf("no policy: %s", a.body)
+	}
+
+	// A small payment is signed at once.
+	small := e.do("POST", "/v1/payments", botAuth, strings.NewReader(payBody(t, "small", "10000")))
+	if small.status != 200 {
+		t.Fatalf("small payment: %d %s", small.status, small.body)
+	}
+	// A large one waits for approval.
+	bigBody := payBody(t, "big", "30000")
+	held := e.do("POST", "/v1/payments", botAuth, strings.NewReader(bigBody))
+	if held.status != 202 {
+		t.Fatalf("big payment: %d %s", held.status, held.body)
+	}
+	var pending approvalResponse
+	held.decode(t, &pending)
+	var poll pendingStatus
+	e.ok(202, "GET", "/v1/payments/"+pending.AuthorizationID, botAuth, nil, &poll)
+	if poll.Status != "reserved" || poll.AuthorizationID != pending.AuthorizationID || !slices.Equal(poll.ApprovalIDs, pending.ApprovalIDs) {
+		t.Errorf("poll %+v", poll)
+	}
+	var queue approvalsResponse
+	e.ok(200, "GET", "/v1/approvals?status=pending&approver=alice", e.approver, nil, &queue)
+	if len(queue.Approvals) != 1 || queue.Approvals[0].ID != pending.ApprovalIDs[0] || queue.Approvals[0].Payment.ID != pending.AuthorizationID ||
+		queue.Approvals[0].Payment.Amount != "30000" || queue.Approvals[0].Payment.Status != "reserved" ||
+		!slices.Equal(slices.Sorted(slices.Values(queue.Approvals[0].Approvers)), []string{"alice", "root"}) {
+		t.Fatalf("queue %+v", queue.Approvals)
+	}
+	// The operator role may read but not vote; an approver the request does not name is refused.
+	if ans := e.do("POST", "/v1/approvals/"+pending.ApprovalIDs[0]+"/approve", e.operator, nil); ans.status != 403 {
+		t.Errorf("operator voted: %d %s", ans.status, ans.body)
+	}
+	bob := e.issue(store.RoleApprover, "bob")
+	if ans := e.do("POST", "/v1/approvals/"+pending.ApprovalIDs[0]+"/approve", bob, nil); ans.status != 403 || ans.errorBody(t).Code != CodeForbidden {
+		t.Errorf("bob voted: %d %s", ans.status, ans.body)
+	}
+	// The agent waits while alice approves.
+	polled := make(chan answer, 1)
+	go func() {
+		polled <- e.do("GET", "/v1/payments/"+pending.AuthorizationID+"?wait=30s", botAuth, nil)
+	}()
+	var voted approvalResponseOp
+	e.ok(200, "POST", "/v1/approvals/"+pending.ApprovalIDs[0]+"/approve", e.approver, nil, &voted)
+	if voted.Approval.Status != "approved" || len(voted.Approval.Votes) != 1 || voted.Approval.Votes[0].Approver != "alice" ||
+		voted.Approval.Votes[0].Decision != "approve" || voted.Approval.DecidedAt == "" {
+		t.Errorf("vote %+v", voted.Approval)
+	}
+	got := <-polled
+	if got.status != 200 {
+		t.Fatalf("poll after approval: %d %s", got.status, got.body)
+	}
+	var signed signedStatus
+	got.decode(t, &signed)
+	if signed.Status != "signed" || signed.AuthorizationID != pending.AuthorizationID || signed.Amount != "30000" {
+		t.Errorf("signed %+v", signed)
+	}
+	var req paymentRequest
+	json.Unmarshal([]byte(bigBody), &req)
+	var demand string
+	json.Unmarshal(req.PaymentRequired, &demand)
+	if auth := payer(t, signed.signedResponse, demand); !strings.EqualFold(auth.From.Hex(), bot.Address) {
+		t.Errorf("signed from %s, the agent's address is %s", auth.From.Hex(), bot.Address)
+	}
+
+	// A denied payment is cancelled and never signed.
+	denyHeld := e.do("POST", "/v1/payments", botAuth, strings.NewReader(payBody(t, "deny-me", "40000")))
+	var toDeny approvalResponse
+	denyHeld.decode(t, &toDeny)
+	// One of two approvers denying leaves quorum 1 reachable; the second decides.
+	var firstNo, secondNo approvalResponseOp
+	e.ok(200, "POST", "/v1/approvals/"+toDeny.ApprovalIDs[0]+"/deny", e.admin, nil, &firstNo)
+	if firstNo.Approval.Status != "pending" || firstNo.Approval.DecidedAt != "" {
+		t.Errorf("after one denial %+v", firstNo.Approval)
+	}
+	e.ok(200, "POST", "/v1/approvals/"+toDeny.ApprovalIDs[0]+"/deny", e.approver, nil, &secondNo)
+	if secondNo.Approval.Status != "denied" || secondNo.Approval.Payment.Status != "cancelled" || secondNo.Approval.Payment.SignedAt != "" {
+		t.Errorf("denied %+v", secondNo.Approval)
+	}
+	// A vote on a decided request is a conflict.
+	if ans := e.do("POST", "/v1/approvals/"+toDeny.ApprovalIDs[0]+"/approve", e.approver, nil); ans.status != 409 || ans.errorBody(t).Code != CodeStateConflict {
+		t.Errorf("vote after the decision: %d %s", ans.status, ans.body)
+	}
+	var closed closedStatus
+	e.ok(200, "GET", "/v1/payments/"+toDeny.AuthorizationID+"?wait=1", botAuth, nil, &closed)
+	if closed.Status != "cancelled" {
+		t.Errorf("denied payment %+v", closed)
+	}
+
+	// Operators see the payments, never their headers.
+	var auths authorizationsResponse
+	ans = e.ok(200, "GET", "/v1/authorizations?agent_id="+bot.Agent.ID, e.auditor, nil, &auths)
+	if len(auths.Authorizations) != 3 {
+		t.Fatalf("authorizations %+v", auths.Authorizations)
+	}
+	if bytes.Contains(ans.body, []byte(signed.Header.Value[:32])) || bytes.Contains(ans.body, []byte("PAYMENT-SIGNATURE")) {
+		t.Errorf("authorizations carry a signed header: %s", ans.body)
+	}
+	var signedOnly authorizationsResponse
+	e.ok(200, "GET", "/v1/authorizations?agent_id="+bot.Agent.ID+"&status=signed,settled", e.auditor, nil, &signedOnly)
+	if len(signedOnly.Authorizations) != 2 {
+		t.Errorf("signed authorizations %+v", signedOnly.Authorizations)
+	}
+	var page1, page2 authorizationsResponse
+	e.ok(200, "GET", "/v1/authorizations?agent_id="+bot.Agent.ID+"&limit=2", e.auditor, nil, &page1)
+	e.ok(200, "GET", "/v1/authorizations?agent_id="+bot.Agent.ID+"&limit=2&after="+page1.Next, e.auditor, nil, &page2)
+	if len(page1.Authorizations) != 2 || page1.Next == "" || len(page2.Authorizations) != 1 || page2.Next != "" ||
+		page2.Authorizations[0].ID != auths.Authorizations[2].ID {
+		t.Errorf("pages %+v / %+v", page1, page2)
+	}
+	var one approvalResponseOp
+	ans = e.ok(200, "GET", "/v1/approvals/"+pending.ApprovalIDs[0], e.auditor, nil, &one)
+	if one.Approval.Payment.Status != "signed" || bytes.Contains(ans.body, []byte(signed.Header.Value[:32])) {
+		t.Errorf("approval %s", ans.body)
+	}
+
+	// Freeze stops the agent's token at once; unfreeze restores it.
+	var frozen agentResponseOp
+	e.ok(200, "POST", "/v1/agents/"+bot.Agent.ID+"/freeze", e.operator, nil, &frozen)
+	if frozen.Agent.Status != "frozen" {
+		t.Errorf("frozen %+v", frozen.Agent)
+	}
+	if ans := e.do("GET", "/v1/agent", botAuth, nil); ans.status != 401 {
+		t.Errorf("frozen agent: %d", ans.status)
+	}
+	e.ok(200, "POST", "/v1/agents/"+bot.Agent.ID+"/unfreeze", e.operator, nil, &frozen)
+	e.ok(200, "GET", "/v1/agent", botAuth, nil, nil)
+
+	// A second credential works; revoking the first stops only it.
+	var second issuedResponse
+	e.ok(201, "POST", "/v1/agents/"+bot.Agent.ID+"/credentials", e.operator, strings.NewReader(`{"expires_at":"`+time.Now().Add(time.Hour).UTC().Format(time.RFC3339)+`"}`), &second)
+	if !strings.HasPrefix(second.Token, "fka_") || second.Credential.AgentID != bot.Agent.ID || second.Credential.ExpiresAt == "" {
+		t.Errorf("second credential %+v", second.Credential)
+	}
+	var revoked credentialResponse
+	e.ok(200, "POST", "/v1/credentials/"+bot.CredentialID+"/revoke", e.admin, nil, &revoked)
+	if revoked.Credential.RevokedAt == "" {
+		t.Errorf("revoked %+v", revoked.Credential)
+	}
+	if ans := e.do("GET", "/v1/agent", botAuth, nil); ans.status != 401 {
+		t.Errorf("revoked token: %d", ans.status)
+	}
+	e.ok(200, "GET", "/v1/agent", "Bearer "+second.Token, nil, nil)
+
+	// Operator credentials are listed without hashes.
+	var creds credentialsResponse
+	ans = e.ok(200, "GET", "/v1/credentials", e.admin, nil, &creds)
+	names := map[string]credentialView{}
+	for _, c := range creds.Credentials {
+		names[c.Name] = c
+	}
+	if names["root"].Role != "admin" || names["rex"].RevokedAt == "" || names["exp"].ExpiresAt == "" || names["alice"].Role != "approver" ||
+		bytes.Contains(ans.body, []byte("hash")) {
+		t.Errorf("credentials %s", ans.body)
+	}
+
+	// The audit chain, paged, names who did what.
+	var all auditRecordsResponse
+	e.ok(200, "GET", "/v1/audit/records?limit=1000", e.auditor, nil, &all)
+	var paged []auditRecordView
+	for after := uint64(0); ; {
+		var page auditRecordsResponse
+		e.ok(200, "GET", fmt.Sprintf("/v1/audit/records?after=%d&limit=7", after), e.admin, nil, &page)
+		paged = append(paged, page.Records...)
+		if len(page.Records) < 7 {
+			break
+		}
+		after = page.Records[len(page.Records)-1].Seq
+	}
+	if len(all.Records) == 0 || len(paged) != len(all.Records) {
+		t.Fatalf("%d records, %d paged", len(all.Records), len(paged))
+	}
+	actions := map[string]string{}
+	for i, r := range all.Records {
+		if r.Seq != uint64(i+1) || paged[i].Hash != r.Hash || r.Type != "record" {
+			t.Errorf("record %d: %+v / %+v", i, r, paged[i])
+		}
+		actions[r.Action+" "+r.Subject] = r.Actor
+	}
+	for subject, actor := range map[string]string{
+		"fleet.created " + fleet.Fleet.ID:            "operator:" + credIDOf(t, e, e.operator),
+		"group.created " + group.Group.ID:            "operator:" + credIDOf(t, e, e.operator),
+		"policy.applied " + applied.Policy.ID:        "operator:" + credIDOf(t, e, e.operator),
+		"credential.revoked " + bot.CredentialID:     "operator:" + who.CredentialID,
+		"credential.created " + second.Credential.ID: "operator:" + credIDOf(t, e, e.operator),
+	} {
+		if actions[subject] != actor {
+			t.Errorf("audit %s by %q, want %q", subject, actions[subject], actor)
+		}
+	}
+	var key auditKeyResponse
+	e.ok(200, "GET", "/v1/audit/key", e.auditor, nil, &key)
+	if key.Address != strings.ToLower(testAuditKey.Hex()) {
+		t.Errorf("audit key %q", key.Address)
+	}
+
+	// No token reached the log.
+	logs := e.logs.String()
+	for _, secret := range []string{bot.Token, second.Token, strings.TrimPrefix(e.admin, "Bearer "), strings.TrimPrefix(e.approver, "Bearer "), signed.Header.Value[:32]} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds a secret")
+		}
+	}
+	if !strings.Contains(logs, `"credential_id":"`+who.CredentialID+`"`) || !strings.Contains(logs, `"role":"admin"`) {
+		t.Errorf("the log does not name the operator")
+	}
+}
+
+// issue makes an operator credential over HTTP as the admin and returns its Authorization value.
+func (e *opEnv) issue(role store.Role, name string) string {
+	e.t.Helper()
+	var ic issuedResponse
+	e.ok(201, "POST", "/v1/credentials", e.admin, jsonBody(e.t, map[string]any{"name": name, "role": role}), &ic)
+	return "Bearer " + ic.Token
+}
+
+// credIDOf is the credential id of an operator's Authorization value.
+func credIDOf(t *testing.T, e *opEnv, auth string) string {
+	t.Helper()
+	var who operatorResponse
+	e.ok(200, "GET", "/v1/operator", auth, nil, &who)
+	return who.CredentialID
 }
