@@ -57,6 +57,16 @@ func (p *Payer) LogValue() slog.Value { return p.c.LogValue() }
 
 // Pay implements x402.Payer.
 func (p *Payer) Pay(ctx context.Context, req *x402.PaymentRequest) (*x402.Payment, error) {
+	res, err := p.PayDemand(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &x402.Payment{Header: res.Header.Name, Value: res.Header.Value, AuthorizationID: res.AuthorizationID}, nil
+}
+
+// PayDemand is Pay with fleetkey's whole answer (amount, asset, payee, policy hash), for a
+// caller that reports what was paid. The result always has a Header.
+func (p *Payer) PayDemand(ctx context.Context, req *x402.PaymentRequest) (*PaymentResult, error) {
 	if req == nil || len(req.Raw) == 0 {
 		return nil, errors.New("sdk: payer: no demand to pay")
 	}
@@ -77,7 +87,7 @@ func (p *Payer) Pay(ctx context.Context, req *x402.PaymentRequest) (*x402.Paymen
 	if res.Header.Value == "" {
 		return nil, fmt.Errorf("sdk: payer: payment %s has status %q and no header", res.AuthorizationID, res.Status)
 	}
-	return &x402.Payment{Header: res.Header.Name, Value: res.Header.Value, AuthorizationID: res.AuthorizationID}, nil
+	return res, nil
 }
 
 // wait polls the payment until approvers decide or maxWait passes.

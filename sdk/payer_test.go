@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fleetkey/fleetkey/internal/api"
 	"github.com/fleetkey/fleetkey/internal/payments"
@@ -18,13 +19,13 @@ import (
 )
 
 // realAPI is the real payments service on SQLite with a random-mnemonic vault, served by the
-// real API handler, with one agent whose policy signs up to 0.05 and asks alice above 0.02
-// when approvals is set.
+// real API handler, with one agent under policySrc and the first admin's token.
 type realAPI struct {
 	env   *paymentstest.Env
 	svc   *payments.Service
 	url   string
 	agent payments.Provisioned
+	admin string
 }
 
 func newRealAPI(t *testing.T, policySrc string) *realAPI {
@@ -40,13 +41,18 @@ func newRealAPI(t *testing.T, policySrc string) *realAPI {
 		t.Fatal(err)
 	}
 	env.PutPolicy(store.LevelAgent, ps[0].Agent.ID, policySrc)
-	srv := httptest.NewServer(api.NewAgentHandler(api.AgentConfig{Payments: svc}))
+	admin, err := payments.BootstrapAdmin(env.Ctx, env.Store, env.Audit, "root", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.NewHandler(api.Config{Payments: svc, Operators: svc, Audit: env.Store}))
 	t.Cleanup(srv.Close)
-	return &realAPI{env: env, svc: svc, url: srv.URL, agent: ps[0]}
+	return &realAPI{env: env, svc: svc, url: srv.URL, agent: ps[0], admin: admin.Token.Reveal()}
 }
 
 const smallPolicy = `version: 1
 name: sdk-test
+allow_http: true
 limits:
   per_payment: "0.05"
 max_validity: 2m
@@ -133,6 +139,7 @@ func TestPayerDenied(t *testing.T) {
 func TestPayerApprovalNoWait(t *testing.T) {
 	a := newRealAPI(t, `version: 1
 name: approve-big
+allow_http: true
 approval:
   above: "0.02"
   quorum: 1
