@@ -43,7 +43,7 @@ limits:
   per_payment: "0.05"
   windows:
     - window: 1h
-      max_count: 50
+      max_count: 2000
 max_validity: 2m
 approval:
   above: "0.02"
@@ -57,7 +57,7 @@ approval:
 // clock runs skew ahead of the wall clock.
 type env struct {
 	*paymentstest.Env
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	dev   *devnet.Devnet
 	fac   *facilitator.Facilitator
@@ -69,7 +69,7 @@ type env struct {
 	n     int
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
