@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/fleetkey/fleetkey/internal/api"
@@ -22,6 +23,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/keys/hd"
 	"github.com/fleetkey/fleetkey/internal/metrics"
 	"github.com/fleetkey/fleetkey/internal/payments"
+	"github.com/fleetkey/fleetkey/internal/reconcile"
 	"github.com/fleetkey/fleetkey/internal/signer"
 	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/internal/store/sqlite"
@@ -53,10 +55,12 @@ type Server struct {
 	svc     *payments.Service
 	metrics *metrics.Metrics
 	rpc     *rpc.Client
-	ln      net.Listener
-	http    *http.Server
-	handler http.Handler
-	now     func() time.Time
+	// reconciler runs only when an RPC URL is configured.
+	reconciler *reconcile.Reconciler
+	ln         net.Listener
+	http       *http.Server
+	handler    http.Handler
+	now        func() time.Time
 
 	auditPath hd.Path
 	// checkpointed is the Seq of the last signed checkpoint.
@@ -124,6 +128,12 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	if cfg.RPCURL != "" {
 		if s.rpc, err = rpc.DialContext(ctx, cfg.RPCURL); err != nil {
 			return nil, fmt.Errorf("rpc_url %s: %w", redactURL(cfg.RPCURL), err)
+		}
+		if s.reconciler, err = reconcile.New(reconcile.Config{
+			Store: s.store, Audit: s.audit, RPC: ethclient.NewClient(s.rpc), Registry: s.reg,
+			Interval: cfg.Reconcile.Interval, Now: s.now, Logger: s.log,
+		}); err != nil {
+			return nil, err
 		}
 	}
 	if s.metrics, err = metrics.New(metrics.Config{
@@ -284,7 +294,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { s.checkpointLoop(bg) })
-	if s.rpc != nil {
+	if s.reconciler != nil {
 		wg.Go(func() { s.reconcileLoop(bg) })
 	}
 	errc := make(chan error, 1)
@@ -398,12 +408,8 @@ func (s *Server) checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// reconcileLoop is where chain reconciliation runs when an RPC URL is configured.
-//
-// HOOK(reconcile): package internal/reconcile (reconcile.New(reconcile.Config{...}).Run(ctx))
-// is being written beside this one; until it lands, a configured RPC URL is only checked by
-// /readyz and nothing is reconciled, which the start log says.
+// reconcileLoop runs chain reconciliation until ctx ends; the reconciler logs and retries its
+// own failures.
 func (s *Server) reconcileLoop(ctx context.Context) {
-	s.log.Warn("rpc_url is set but chain reconciliation is not built into this version: settled and expired authorizations are not reconciled")
-	<-ctx.Done()
+	_ = s.reconciler.Run(ctx)
 }
