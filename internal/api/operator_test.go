@@ -586,3 +586,101 @@ func credIDOf(t *testing.T, e *opEnv, auth string) string {
 	e.ok(200, "GET", "/v1/operator", auth, nil, &who)
 	return who.CredentialID
 }
+
+// TestOperatorBadInput: malformed bodies, ids, levels and query parameters get a 400 (or 404,
+// 409, 413) with a code and a message naming the problem, and change nothing.
+func TestOperatorBadInput(t *testing.T) {
+	e := newOpEnv(t)
+	a := e.agents[0]
+	var fleets fleetsResponse
+	e.ok(200, "GET", "/v1/fleets", e.admin, nil, &fleets)
+	var records auditRecordsResponse
+	e.ok(200, "GET", "/v1/audit/records?limit=1000", e.admin, nil, &records)
+	big := `{"name":"` + strings.Repeat("x", DefaultMaxBodyBytes) + `"}`
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		code, msg                string
+	}{
+		{"unknown field", "POST", "/v1/fleets", `{"name":"f","color":"red"}`, 400, CodeBadRequest, `unknown field "color"`},
+		{"nested unknown field", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"external_id":"z","owner":"me"}]}`, 400, CodeBadRequest, `unknown field "owner"`},
+		{"oversized body", "POST", "/v1/fleets", big, 413, CodeBodyTooLarge, "larger than"},
+		{"empty body", "POST", "/v1/fleets", ``, 400, CodeBadRequest, "empty"},
+		{"two objects", "POST", "/v1/fleets", `{"name":"f"}{}`, 400, CodeBadRequest, "nothing after it"},
+		{"array body", "POST", "/v1/fleets", `[]`, 400, CodeBadRequest, "JSON object"},
+		{"wrong type", "POST", "/v1/fleets", `{"name":5}`, 400, CodeBadRequest, `"name" must be a JSON string`},
+		{"wrong nested type", "POST", "/v1/agents", `{"fleet_id":"f","agents":{}}`, 400, CodeBadRequest, `"agents" must be a JSON array`},
+		{"missing name", "POST", "/v1/fleets", `{}`, 400, CodeBadRequest, "name is required"},
+		{"bad treasury", "POST", "/v1/fleets", `{"name":"f","treasury":"0x12"}`, 400, CodeBadRequest, "treasury"},
+		{"duplicate fleet", "POST", "/v1/fleets", `{"name":"` + e.Fleet.Name + `"}`, 409, CodeConflict, "fleet_name"},
+		{"group of no fleet", "POST", "/v1/fleets/flt_missing/groups", `{"name":"g"}`, 404, CodeNotFound, "not found"},
+		{"groups of bad id", "GET", "/v1/fleets/bad%20id/groups", ``, 400, CodeBadRequest, "fleet id"},
+		{"bad role", "POST", "/v1/credentials", `{"name":"n","role":"god"}`, 400, CodeBadRequest, "role must be"},
+		{"bad expiry", "POST", "/v1/credentials", `{"name":"n","role":"auditor","expires_at":"tomorrow"}`, 400, CodeBadRequest, "RFC 3339"},
+		{"past expiry", "POST", "/v1/credentials", `{"name":"n","role":"auditor","expires_at":"2001-01-01T00:00:00Z"}`, 400, CodeBadRequest, "in the past"},
+		{"revoke nothing", "POST", "/v1/credentials/cred_missing/revoke", ``, 404, CodeNotFound, "not found"},
+		{"no agents", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[]}`, 400, CodeBadRequest, "1 to 1000 agents"},
+		{"no fleet id", "POST", "/v1/agents", `{"agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "fleet_id is required"},
+		{"no external id", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"name":"z"}]}`, 400, CodeBadRequest, "agents[0].external_id is required"},
+		{"twice in a batch", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"external_id":"z"},{"external_id":"z"}]}`, 400, CodeBadRequest, "appears twice"},
+		{"unknown fleet", "POST", "/v1/agents", `{"fleet_id":"flt_missing","agents":[{"external_id":"z"}]}`, 404, CodeNotFound, "not found"},
+		{"unknown agent", "GET", "/v1/agents/agt_missing", ``, 404, CodeNotFound, "not found"},
+		{"bad agent id", "GET", "/v1/agents/" + strings.Repeat("a", 65), ``, 400, CodeBadRequest, "agent id"},
+		{"freeze nobody", "POST", "/v1/agents/agt_missing/freeze", ``, 404, CodeNotFound, "not found"},
+		{"credential body", "POST", "/v1/agents/" + a.Agent.ID + "/credentials", `{"expires":"x"}`, 400, CodeBadRequest, `unknown field "expires"`},
+		{"bad level", "PUT", "/v1/policies/planet/" + a.Agent.ID, `{"source":"version: 1\nname: p\n"}`, 400, CodeBadRequest, `level "planet"`},
+		{"bad level read", "GET", "/v1/policies/planet/" + a.Agent.ID, ``, 400, CodeBadRequest, `level "planet"`},
+		{"no scope", "PUT", "/v1/policies/agent/agt_missing", `{"source":"version: 1\nname: p\n"}`, 404, CodeNotFound, "not found"},
+		{"no source", "PUT", "/v1/policies/agent/" + a.Agent.ID, `{"name":"p"}`, 400, CodeBadRequest, "source is required"},
+		{"bad policy", "PUT", "/v1/policies/agent/" + a.Agent.ID, `{"source":"version: 1\nname: p\nlimits:\n  per_payment: lots\n"}`, 400, CodeBadRequest, "line"},
+		{"name differs", "PUT", "/v1/policies/agent/" + a.Agent.ID, `{"name":"q","source":"version: 1\nname: p\n"}`, 400, CodeBadRequest, `"q"`},
+		{"limit zero", "GET", "/v1/agents?limit=0", ``, 400, CodeBadRequest, "limit must be"},
+		{"limit too big", "GET", "/v1/authorizations?limit=1001", ``, 400, CodeBadRequest, "limit must be"},
+		{"bad status", "GET", "/v1/agents?status=zombie", ``, 400, CodeBadRequest, "status must be"},
+		{"bad payment status", "GET", "/v1/authorizations?status=signed,paid", ``, 400, CodeBadRequest, "status must be"},
+		{"bad approval status", "GET", "/v1/approvals?status=maybe", ``, 400, CodeBadRequest, "status must be"},
+		{"misspelt filter", "GET", "/v1/agents?fleet=" + e.Fleet.ID, ``, 400, CodeBadRequest, `unknown query parameter "fleet"`},
+		{"repeated filter", "GET", "/v1/agents?status=active&status=frozen", ``, 400, CodeBadRequest, "given 2 times"},
+		{"query on a bare route", "GET", "/v1/fleets?all=1", ``, 400, CodeBadRequest, "takes none"},
+		{"bad seq", "GET", "/v1/audit/records?after=-1", ``, 400, CodeBadRequest, "sequence number"},
+		{"unknown approval", "POST", "/v1/approvals/apr_missing/approve", ``, 404, CodeNotFound, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ans := e.do(tc.method, tc.path, e.admin, strings.NewReader(tc.body))
+			if ans.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", ans.status, tc.status, ans.body)
+			}
+			checkJSONHeaders(t, ans)
+			if eb := ans.errorBody(t); eb.Code != tc.code || !strings.Contains(eb.Message, tc.msg) {
+				t.Errorf("error %+v, want code %s and a message with %q", eb, tc.code, tc.msg)
+			}
+		})
+	}
+	// The agent's poll refuses a bad wait and another's or no payment alike.
+	for _, tc := range []struct {
+		path   string
+		status int
+		msg    string
+	}{
+		{"/v1/payments/auth_x?wait=2m", 400, "between 0 and 60s"},
+		{"/v1/payments/auth_x?wait=soon", 400, "wait must be"},
+		{"/v1/payments/auth_x?wait=-1s", 400, "between 0 and 60s"},
+		{"/v1/payments/auth_x?since=1", 400, "unknown query parameter"},
+		{"/v1/payments/auth_missing", 404, "no such payment"},
+		{"/v1/payments/" + strings.Repeat("a", 65), 400, "payment id"},
+	} {
+		ans := e.do("GET", tc.path, bearer(a), nil)
+		if ans.status != tc.status || !strings.Contains(ans.errorBody(t).Message, tc.msg) {
+			t.Errorf("%s: %d %s", tc.path, ans.status, ans.body)
+		}
+	}
+	// Nothing changed: no fleet, no audit record.
+	var after fleetsResponse
+	e.ok(200, "GET", "/v1/fleets", e.admin, nil, &after)
+	var recordsAfter auditRecordsResponse
+	e.ok(200, "GET", "/v1/audit/records?limit=1000", e.admin, nil, &recordsAfter)
+	if len(after.Fleets) != len(fleets.Fleets) || len(recordsAfter.Records) != len(records.Records) {
+		t.Errorf("bad requests changed something: %d→%d fleets, %d→%d audit records",
+			len(fleets.Fleets), len(after.Fleets), len(records.Records), len(recordsAfter.Records))
+	}
+}
