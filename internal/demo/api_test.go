@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -333,5 +335,27 @@ func TestFormatAmount(t *testing.T) {
 		if v, err := atomicAmount(bad, 6); err == nil {
 			t.Errorf("atomicAmount(%q) = %s", bad, v)
 		}
+	}
+}
+
+// TestDocsDescribeTheCatalog: docs/dev.md's table lists every endpoint with
+// its version, advertised price and kind, and the foreign payee's address.
+func TestDocsDescribeTheCatalog(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/dev.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := NewPaidAPI(offlineConfig(84532))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range api.Endpoints() {
+		row := fmt.Sprintf("| `%s` | v%d | %s | `%s` |", e.Path, e.Version, e.Price, e.Kind)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/dev.md lacks the row %q", row)
+		}
+	}
+	if !strings.Contains(string(doc), ForeignPayee.Hex()) {
+		t.Errorf("docs/dev.md does not name the foreign payee %s", ForeignPayee.Hex())
 	}
 }
