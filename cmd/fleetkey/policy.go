@@ -12,18 +12,25 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands,
-		command{"policy", "check a policy file, or test it against fixture cases (no signing)", runPolicy},
+		command{"policy", "check or test a policy file; apply it to a fleet, group or agent, or show what applies", runPolicy},
 	)
 }
 
 const policyHelp = `usage: fleetkey policy check FILE [--json]
        fleetkey policy test FILE CASES [--json]
+       fleetkey policy apply --level fleet|group|agent --scope ID FILE [--json]
+       fleetkey policy show --level fleet|group|agent --scope ID [--source] [--json]
 
 check   parses and validates a policy (docs/policy.md) and prints its name and content hash;
         every problem is reported with its line.
 test    evaluates the policy against the fixture cases in CASES (a YAML list, see
         docs/policy.md) without signing anything, prints one line per case and exits 1 if any
-        case fails.`
+        case fails.
+apply   checks the policy here, then makes it the active version at the fleet, group or agent
+        --scope on the daemon (--api, an admin or operator --token-file). Applying the active
+        version's content again changes nothing.
+show    prints the active version and every earlier one at a scope; --source prints the
+        active policy's YAML.`
 
 func runPolicy(env *cliEnv, args []string) error {
 	if len(args) == 0 {
@@ -38,6 +45,10 @@ func runPolicy(env *cliEnv, args []string) error {
 		return runPolicyCheck(env, args[1:])
 	case "test":
 		return runPolicyTest(env, args[1:])
+	case "apply":
+		return runPolicyApply(env, args[1:])
+	case "show":
+		return runPolicyShow(env, args[1:])
 	default:
 		fmt.Fprintf(env.stderr, "fleetkey policy: unknown subcommand %q\n%s\n", args[0], policyHelp)
 		return errUsage
