@@ -563,3 +563,96 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		t.Fatalf("audit after shutdown: %+v", rep)
 	}
 }
+
+const approvalPolicy = `version: 1
+name: group-approval
+limits:
+  per_payment: "0.05"
+max_validity: 2m
+approval:
+  above: "0.02"
+  quorum: 1
+  approvers: [alice]
+  expires_after: 15m
+`
+
+// TestMetricsApproval holds a payment for approval, reads the pending gauge, approves it over the
+// operator API and finds it counted as signed with reason approved, once.
+func TestMetricsApproval(t *testing.T) {
+	r := start(t, testConfig(t))
+	ctx := context.Background()
+	fleet, group := fleetAndGroup(t, r.Server)
+	putPolicy(t, r.Server, store.LevelGroup, group.ID, approvalPolicy)
+	agents, err := r.Service().ProvisionAgents(ctx, payments.ProvisionRequest{FleetID: fleet.ID, GroupID: group.ID,
+		Agents: []payments.NewAgent{{ExternalID: "a", Name: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := payments.BootstrapAdmin(ctx, r.store, r.audit, "root", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminID, err := r.Service().AuthenticateOperator(ctx, admin.Token.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := r.Service().CreateOperatorCredential(ctx, adminID, payments.NewCredential{Name: "alice", Role: store.RoleApprover})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	status, body := pay(t, r.URL(), agents[0], payBody(t, "big", "30000"))
+	if status != http.StatusAccepted {
+		t.Fatalf("pay above the approval threshold: %d %s", status, body)
+	}
+	var held struct {
+		ApprovalIDs []string `json:"approval_ids"`
+	}
+	if err := json.Unmarshal(body, &held); err != nil || len(held.ApprovalIDs) != 1 {
+		t.Fatalf("202 body %s: %v", body, err)
+	}
+	fams := scrape(t, r)
+	if v, _ := value(fams, "fleetkey_approvals_pending", nil); v != 1 {
+		t.Errorf("approvals pending = %v, want 1", v)
+	}
+	if v, _ := value(fams, "fleetkey_payments_total", map[string]string{"outcome": "approval", "group": group.ID, "asset": "USDC"}); v != 1 {
+		t.Errorf("approval outcome counted %v times, want 1", v)
+	}
+
+	vote := func() (int, []byte) {
+		req, err := http.NewRequest(http.MethodPost, r.URL()+"/v1/approvals/"+held.ApprovalIDs[0]+"/approve", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+alice.Token.Reveal())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	if status, body := vote(); status != http.StatusOK {
+		t.Fatalf("approve: %d %s", status, body)
+	}
+	// A second vote on the decided approval is refused and counts nothing.
+	if status, body := vote(); status == http.StatusOK {
+		t.Fatalf("second approve: %d %s", status, body)
+	}
+	fams = scrape(t, r)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"fleetkey_approvals_pending", nil, 0},
+		{"fleetkey_payments_total", map[string]string{"outcome": "signed", "reason": "approved", "group": group.ID, "asset": "USDC"}, 1},
+		{"fleetkey_payment_amount_micro_total", map[string]string{"group": group.ID, "asset": "USDC"}, 30000},
+		{"fleetkey_signing_duration_seconds", nil, 1},
+	} {
+		if v, ok := value(fams, c.name, c.labels); !ok || v != c.want {
+			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, v, ok, c.want)
+		}
+	}
+}
