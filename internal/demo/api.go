@@ -44,9 +44,15 @@ func Kinds() []Kind {
 	return []Kind{KindNormal, KindOvercharge, KindForeignPayTo, KindWrongDomain, KindRepeat402}
 }
 
-// Hostile reports whether endpoints of this kind must be refused by a careful
-// signer or client.
-func (k Kind) Hostile() bool { return k != KindNormal }
+// Hostile reports whether k is one of the hostile kinds, whose endpoints a
+// careful signer or client refuses.
+func (k Kind) Hostile() bool {
+	switch k {
+	case KindOvercharge, KindForeignPayTo, KindWrongDomain, KindRepeat402:
+		return true
+	}
+	return false
+}
 
 const (
 	// OverchargeFactor is how many times the advertised price the overcharge

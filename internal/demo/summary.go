@@ -116,6 +116,10 @@ func (s *Summary) Add(e Event) {
 func (s *Summary) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.stats()
+}
+
+func (s *Summary) stats() Stats {
 	st := Stats{Requests: s.requests, Paid: s.paid, Amount: new(big.Int).Set(&s.amount),
 		Denied: maps.Clone(s.denied), Rejected: maps.Clone(s.rejected),
 		ApprovalsPending: s.pending, Failed: maps.Clone(s.failed), Hostile: map[Kind]HostileStats{}}
@@ -132,8 +136,8 @@ func (s *Summary) Stats() Stats {
 //	hostile   overcharge 3/3 refused · foreign_payto 4/4 · wrong_domain 3/3 · repeat_402 2/2
 //	last      scout GET /weather: paid 0.001 TestUSD
 func (s *Summary) Render(w io.Writer) error {
-	st := s.Stats()
 	s.mu.Lock()
+	st := s.stats()
 	var last *Event
 	if s.last != nil {
 		e := *s.last

@@ -194,8 +194,9 @@ func NewTraffic(cfg TrafficConfig) (*Traffic, error) {
 	return t, nil
 }
 
-// Run runs the agents until ctx is done and returns when all of them have
-// stopped. A request cut short by the cancellation is not reported.
+// Run runs the agents until ctx is done and returns nil once all of them have
+// stopped; no event is emitted after it returns. A request cut short by the
+// cancellation is not reported.
 func (t *Traffic) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, a := range t.cfg.Agents {

@@ -98,6 +98,12 @@ func TestSummaryAggregates(t *testing.T) {
 		t.Errorf("%d lines, want %d", n, SummaryLines)
 	}
 
+	// An event of no known kind counts, but not as hostile.
+	s.Add(Event{Agent: "x", Method: "GET", Path: "/other", Outcome: OutcomePaid})
+	if st := s.Stats(); st.Requests != 14 || st.Paid != 5 || len(st.Hostile) != 4 {
+		t.Errorf("after an event without kind: %+v", st)
+	}
+
 	// A long, multi-line reason stays on one bounded line.
 	s.Add(Event{Agent: "x", Method: "GET", Path: "/news", Kind: KindNormal, Outcome: OutcomeFailed, Reason: strings.Repeat("word\n", 100)})
 	buf.Reset()
