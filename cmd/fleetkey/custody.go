@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -8,15 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/custody"
+	"github.com/fleetkey/fleetkey/internal/datadir"
 	"github.com/fleetkey/fleetkey/internal/keys/entropy"
 	"github.com/fleetkey/fleetkey/internal/keys/hd"
+	"github.com/fleetkey/fleetkey/internal/payments"
+	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 )
 
 func init() {
 	extraCommands = append(extraCommands,
-		command{"init", "create and seal a new root seed (passphrase or K-of-N shares)", runInit},
+		command{"init", "create a data directory: sealed root seed, database and first admin token", runInit},
 		command{"keys", "derivation checks: print the address of a key path (never a private key)", runKeys},
 	)
 }
@@ -35,17 +42,27 @@ it in DATA_DIR/custody.seal. The key-encryption key comes from exactly one of:
                                 shares are printed to stdout, once.
 
 --import-mnemonic-file FILE seals an existing BIP-39 mnemonic instead of generating one; weak, short
-and published test mnemonics are refused. Nothing is written when any step fails.`
+and published test mnemonics are refused.
+
+init then creates the database DATA_DIR/fleetkey.db (SQLite, migrated) with a first operator
+credential of role admin (named by --admin-name, default "admin"; stored only as its SHA-256 hash,
+its creation recorded in the audit log and checkpointed with the audit key), and writes that
+credential's token (fko_...) to DATA_DIR/admin.token with mode 0600. Use it to create the other
+operator credentials, then move it somewhere safe or revoke it.
+
+init refuses a data directory that already holds a seal, a database or an admin token, and never
+overwrites any of them. Nothing is written when a step before the seal fails.`
 
 func runInit(env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "init", "[flags]", initHelp)
-	dataDir := fs.String("data-dir", defaultDataDir, "data directory that will hold the sealed root seed")
+	dataDir := fs.String("data-dir", defaultDataDir, "data directory that will hold the sealed root seed, the database and the admin token")
 	passFile := fs.String("passphrase-file", "", "file holding the operator passphrase (mode 0600)")
 	genPass := fs.Bool("generate-passphrase", false, "write a new random passphrase to --passphrase-file (must not exist)")
 	shares := fs.Int("shares", 0, "number of SLIP-0039 shares to create (N)")
 	threshold := fs.Int("threshold", 0, "number of shares needed to unseal (K)")
 	sharesOut := fs.String("shares-out", "", "directory to write one share file per operator into (else printed)")
 	importFile := fs.String("import-mnemonic-file", "", "seal this BIP-39 mnemonic instead of a new seed (mode 0600)")
+	adminName := fs.String("admin-name", "admin", "name of the first admin operator credential")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -66,6 +83,14 @@ func runInit(env *cliEnv, args []string) error {
 	}
 	if _, err := custody.Inspect(*dataDir); err == nil {
 		return fmt.Errorf("%s is already initialized (%s exists); nothing changed", *dataDir, filepath.Join(*dataDir, custody.SealFileName))
+	}
+	for _, name := range []string{datadir.DB, datadir.AdminToken} {
+		if _, err := os.Lstat(datadir.Path(*dataDir, name)); !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s is already initialized (%s exists); nothing changed", *dataDir, datadir.Path(*dataDir, name))
+		}
+	}
+	if *adminName == "" {
+		return errors.New("--admin-name must not be empty")
 	}
 
 	if *importFile != "" {
@@ -110,6 +135,12 @@ func runInit(env *cliEnv, args []string) error {
 	}()
 	info := res.Info
 	fmt.Fprintf(env.stdout, "sealed a new root seed in %s\nseal id %s\n", res.SealPath, info.SealID)
+	tokenPath, err := initDatabase(*dataDir, *adminName, req.Passphrase, res)
+	if err != nil {
+		return fmt.Errorf("the root seed is sealed, but the database is not ready: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "created database %s\n", datadir.Path(*dataDir, datadir.DB))
+	fmt.Fprintf(env.stdout, "first admin token written to %s (mode 0600): keep it secret; it is shown nowhere else\n", tokenPath)
 	switch info.Kind {
 	case custody.KEKPassphrase:
 		a := info.Argon2
@@ -135,6 +166,95 @@ func runInit(env *cliEnv, args []string) error {
 		}
 	}
 	return nil
+}
+
+// initDatabase unseals the new seal again (with the passphrase, or with the first K
+// shares), creates the database with the first admin credential, checkpoints the
+// audit log with the audit key, and writes the admin token to a new 0600 file. It
+// returns the token file's path.
+func initDatabase(dataDir, adminName string, pass custody.Passphrase, res *custody.InitResult) (string, error) {
+	ureq := custody.UnsealRequest{DataDir: dataDir}
+	switch {
+	case res.Info.Kind == custody.KEKPassphrase:
+		ureq.Passphrase = pass
+	case len(res.Shares) > 0:
+		ureq.Shares = res.Shares[:res.Info.Threshold]
+	default:
+		for _, f := range res.ShareFiles[:res.Info.Threshold] {
+			s, err := custody.ReadShareFile(f)
+			if err != nil {
+				return "", err
+			}
+			defer s.Wipe()
+			ureq.Shares = append(ureq.Shares, s)
+		}
+	}
+	vault, err := custody.Unseal(ureq)
+	if err != nil {
+		return "", err
+	}
+	defer vault.Close()
+	p, err := hd.ParsePath(audit.KeyPath)
+	if err != nil {
+		return "", err
+	}
+	auditKey, err := vault.Key(p)
+	if err != nil {
+		return "", fmt.Errorf("derive the audit key: %w", err)
+	}
+	log, err := audit.New(audit.Options{Signer: auditKey})
+	if err != nil {
+		return "", err
+	}
+
+	// The token file is created (empty, O_EXCL) before the credential, so that a
+	// token is never made that cannot be written.
+	tokenPath := datadir.Path(dataDir, datadir.AdminToken)
+	f, err := os.OpenFile(tokenPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("%s already exists; init never overwrites it", tokenPath)
+		}
+		return "", err
+	}
+	written := false
+	defer func() {
+		if !written {
+			f.Close()
+			os.Remove(tokenPath)
+		}
+	}()
+
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, datadir.Path(dataDir, datadir.DB), sqlite.Options{})
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	ic, err := payments.BootstrapAdmin(ctx, st, log, adminName, time.Now())
+	if err != nil {
+		return "", err
+	}
+	defer ic.Token.Wipe()
+	if err := st.Tx(ctx, func(tx store.Tx) error {
+		_, err := log.Checkpoint(ctx, tx)
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("audit checkpoint: %w", err)
+	}
+	text := []byte(ic.Token.Reveal() + "\n")
+	defer clear(text)
+	if _, err := f.Write(text); err != nil {
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	written = true
+	return tokenPath, nil
 }
 
 // writeGeneratedPassphrase writes 32 random bytes, base64url-encoded, to a new 0600 file.
