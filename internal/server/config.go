@@ -108,8 +108,10 @@ type AuditConfig struct {
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
-// ReconcileConfig tunes chain reconciliation (only when RPCURL is set).
+// ReconcileConfig tunes chain reconciliation.
 type ReconcileConfig struct {
+	// Interval is the pause between reconciliation passes when RPCURL is set; without it, the
+	// pause between sweeps of expired approval requests.
 	Interval time.Duration `yaml:"interval"`
 }
 
@@ -237,9 +239,9 @@ func (c Config) validate(needUnseal bool) error {
 		case u.Host == "":
 			bad("rpc_url", "has no host")
 		}
-		if c.Reconcile.Interval < 100*time.Millisecond {
-			bad("reconcile.interval", "%s is below 100ms", c.Reconcile.Interval)
-		}
+	}
+	if c.Reconcile.Interval < 100*time.Millisecond {
+		bad("reconcile.interval", "%s is below 100ms", c.Reconcile.Interval)
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		bad("log.level", "%v", err)

@@ -296,6 +296,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Go(func() { s.checkpointLoop(bg) })
 	if s.reconciler != nil {
 		wg.Go(func() { s.reconcileLoop(bg) })
+	} else {
+		wg.Go(func() { s.expiryLoop(bg) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
@@ -412,4 +414,27 @@ func (s *Server) checkpoint(ctx context.Context) error {
 // own failures.
 func (s *Server) reconcileLoop(ctx context.Context) {
 	_ = s.reconciler.Run(ctx)
+}
+
+// expiryLoop runs when no reconciler does: every reconcile.interval it expires approval requests
+// past their expiry, releasing the budget their payments held. That needs no chain (nothing was
+// signed); signed authorizations past validBefore are left to a reconciler, which alone can tell a
+// lapsed one from a settled one.
+func (s *Server) expiryLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Reconcile.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.svc.ExpireApprovals(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Error("expire approvals", "error", err)
+			case n > 0:
+				s.log.Info("approvals expired", "payments_cancelled", n)
+			}
+		}
+	}
 }

@@ -103,10 +103,15 @@ func start(t *testing.T, cfg Config) *running { return startWith(t, cfg, nil) }
 
 // startWith lets prepare adjust the server between New and Serve.
 func startWith(t *testing.T, cfg Config, prepare func(*Server)) *running {
+	return startClock(t, cfg, nil, prepare)
+}
+
+// startClock starts a server on the clock now (nil: time.Now).
+func startClock(t *testing.T, cfg Config, now func() time.Time, prepare func(*Server)) *running {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(context.Background(), cfg, Options{Logger: logger, Vault: randomVault(t),
+	s, err := New(context.Background(), cfg, Options{Logger: logger, Vault: randomVault(t), Now: now,
 		Build: metrics.BuildInfo{Version: "test", Commit: "abc", GoVersion: "go"}})
 	if err != nil {
 		t.Fatal(err)
@@ -654,5 +659,63 @@ func TestMetricsApproval(t *testing.T) {
 		if v, ok := value(fams, c.name, c.labels); !ok || v != c.want {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, v, ok, c.want)
 		}
+	}
+}
+
+// TestExpiresApprovalsWithoutRPC: with no reconciler, the daemon still expires approval requests
+// and releases what their payments held.
+func TestExpiresApprovalsWithoutRPC(t *testing.T) {
+	var mu sync.Mutex
+	skew := time.Duration(0)
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return time.Now().Add(skew)
+	}
+	cfg := testConfig(t)
+	cfg.Reconcile.Interval = 100 * time.Millisecond
+	r := startClock(t, cfg, now, nil)
+	ctx := context.Background()
+	fleet, group := fleetAndGroup(t, r.Server)
+	putPolicy(t, r.Server, store.LevelGroup, group.ID, approvalPolicy)
+	agents, err := r.Service().ProvisionAgents(ctx, payments.ProvisionRequest{FleetID: fleet.ID, GroupID: group.ID,
+		Agents: []payments.NewAgent{{ExternalID: "a", Name: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := pay(t, r.URL(), agents[0], payBody(t, "big", "30000"))
+	if status != http.StatusAccepted {
+		t.Fatalf("pay above the approval threshold: %d %s", status, body)
+	}
+	var held struct {
+		AuthorizationID string `json:"authorization_id"`
+	}
+	if err := json.Unmarshal(body, &held); err != nil {
+		t.Fatal(err)
+	}
+	// Sixteen minutes later (the policy gives approvers fifteen), the loop cancels the payment.
+	mu.Lock()
+	skew = 16 * time.Minute
+	mu.Unlock()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var a store.Authorization
+		err := r.store.ReadTx(ctx, func(rt store.ReadTx) (err error) {
+			a, err = rt.Authorization(ctx, held.AuthorizationID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status == store.AuthCancelled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("payment still %s: the expired approval was not swept", a.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v, _ := value(scrape(t, r), "fleetkey_approvals_pending", nil); v != 0 {
+		t.Errorf("approvals pending = %v after expiry", v)
 	}
 }
