@@ -50,7 +50,30 @@
 //
 // A payment that needs approval instead reserves its budget, creates one
 // approval request per level that asks for one and appends approval.created,
-// in one transaction; signing after approval is not done here.
+// in one transaction; the reservation keeps the demand as received and the
+// index of the chosen requirement.
+//
+// # Approvals
+//
+// Vote records an approver's decision (approval.voted). The vote that completes
+// the last approval request of a payment signs it in the same call: the stored
+// demand is parsed again, the stored requirement chosen again against the
+// trusted registry (and checked to name the reserved payment), the authorization
+// rebuilt with the reserved nonce and validAfter (signer.RebuildAuthorization)
+// and a validBefore of the policy's validity counted from the vote, capped by
+// the reservation's; custody signs before the write, and the vote, MarkSigned and
+// payment.signed (actor: the approver) commit together. A denial, or a request
+// that expires (found by Vote, Approval(s), Payment or ExpireApprovals), cancels
+// the reservation and releases its budget (payment.cancelled). The agent polls
+// with Payment or WaitPayment; the payment header is returned only once signed.
+//
+// # Operators
+//
+// AuthenticateOperator, credentials (BootstrapAdmin makes the first admin of a
+// new database), fleets, groups, agents, freezing, policies and the listings are
+// the operator API's core. Roles are checked by the HTTP layer; the methods take
+// the acting operator for the audit record, which every state change appends in
+// its own transaction.
 //
 // # What is recorded
 //
