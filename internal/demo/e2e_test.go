@@ -3,8 +3,10 @@ package demo
 import (
 	"math/big"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -12,16 +14,16 @@ import (
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/signer"
-	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
 	"github.com/fleetkey/fleetkey/x402/exact"
 )
 
 // TestDemoThroughTheSigningService is the demo as `fleetkey dev` runs it: the
-// demo fleet provisioned in the real payments service (SQLite, custody
-// vault, TestUSD in the asset registry) behind the real agent API, each agent
-// funded on the devnet and paying through the SDK's payer. Every agent
+// demo fleet provisioned (twice: the second time changes nothing) through the
+// operator API of the real payments service (SQLite, custody vault, TestUSD
+// in the asset registry), each agent funded on the devnet and paying through
+// the SDK's payer. Every agent
 // requests every endpoint once; each outcome is the one docs/dev.md states,
 // with the API's reason code, and only the honest payments move tokens. The
 // runaway agent is then rate limited.
@@ -46,7 +48,35 @@ func TestDemoThroughTheSigningService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.PutPolicy(store.LevelFleet, env.Fleet.ID, spec.Policy)
+	admin, err := payments.BootstrapAdmin(ctx, env.Store, env.Audit, "admin", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator, err := sdk.NewClient(apiSrv.URL, admin.Token.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := Provision(ctx, operator, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prov.Agents) != 6 || len(prov.GroupIDs) != 2 || prov.PoliciesChanged != 4 {
+		t.Fatalf("provisioned %+v", prov)
+	}
+	// Provisioning again changes nothing and shows no token.
+	again, err := Provision(ctx, operator, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.FleetID != prov.FleetID || again.PoliciesChanged != 0 || len(again.Agents) != len(prov.Agents) {
+		t.Fatalf("second provisioning %+v", again)
+	}
+	for i, a := range again.Agents {
+		if a.Created || a.Token != "" || a.ID != prov.Agents[i].ID || a.Address != prov.Agents[i].Address || !prov.Agents[i].Created {
+			t.Errorf("agent %s: first %+v, second %+v", a.Name, prov.Agents[i], a)
+		}
+	}
+
 	funder := exact.NewLocalKeyPayer(devKey(t, 6))
 	t.Cleanup(funder.Destroy)
 	type agent struct {
@@ -54,38 +84,16 @@ func TestDemoThroughTheSigningService(t *testing.T) {
 		addr common.Address
 	}
 	var agents []agent
-	for _, g := range spec.Groups {
-		var group store.Group
-		err := env.Store.Tx(ctx, func(tx store.Tx) (err error) {
-			group, err = tx.CreateGroup(ctx, store.Group{FleetID: env.Fleet.ID, Name: g.Name})
-			return err
-		})
+	for _, p := range prov.Agents {
+		// The payer does not wait for approvers: the research report is
+		// reported as pending at once.
+		payer, err := sdk.NewPayer(apiSrv.URL, p.Token.Reveal(), sdk.WithMaxApprovalWait(0))
 		if err != nil {
 			t.Fatal(err)
 		}
-		env.PutPolicy(store.LevelGroup, group.ID, g.Policy)
-		var news []payments.NewAgent
-		for _, a := range g.Agents {
-			news = append(news, payments.NewAgent{ExternalID: a.Name, Name: a.Name})
-		}
-		ps, err := svc.ProvisionAgents(ctx, payments.ProvisionRequest{FleetID: env.Fleet.ID, GroupID: group.ID, Agents: news})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, p := range ps {
-			if src := g.Agents[i].Policy; src != "" {
-				env.PutPolicy(store.LevelAgent, p.Agent.ID, src)
-			}
-			// The payer does not wait for approvers: the research report is
-			// reported as pending at once.
-			payer, err := sdk.NewPayer(apiSrv.URL, p.Token.Reveal(), sdk.WithMaxApprovalWait(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := common.HexToAddress(p.Key.Address)
-			fund(t, funder, addr, "5000000")
-			agents = append(agents, agent{TrafficAgent{Name: p.Agent.Name, Group: g.Name, Payer: payer}, addr})
-		}
+		addr := common.HexToAddress(p.Address)
+		fund(t, funder, addr, "5000000")
+		agents = append(agents, agent{TrafficAgent{Name: p.Name, Group: p.Group, Payer: payer, Pace: p.Pace}, addr})
 	}
 
 	tr, err := NewTraffic(TrafficConfig{APIURL: demoAPI.url, Endpoints: demoAPI.Endpoints(), Agents: []TrafficAgent{agents[0].TrafficAgent}})
@@ -148,13 +156,72 @@ func TestDemoThroughTheSigningService(t *testing.T) {
 		}
 	}
 
+	// alice, the approver the research policy names, approves a research
+	// report while a payer waits for it: the report is paid.
+	alice, err := operator.CreateCredential(ctx, sdk.NewCredential{Name: Approver, Role: sdk.RoleApprover})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approver, err := sdk.NewClient(apiSrv.URL, alice.Token.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := approver.Approvals(ctx, sdk.ApprovalFilter{Status: "pending"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 3 {
+		t.Fatalf("%d pending approvals, want the 3 research reports", len(pending))
+	}
+	scout := agents[0]
+	waiting, err := sdk.NewPayer(apiSrv.URL, prov.Agents[0].Token.Reveal(), sdk.WithMaxApprovalWait(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scout.Payer = waiting
+	research := Endpoint{Method: "GET", Path: ApprovalPath, Kind: KindNormal}
+	done := make(chan Event, 1)
+	before := balance(t, scout.addr)
+	go func() {
+		ev, _ := tr.fetch(ctx, scout.TrafficAgent, research)
+		done <- ev
+	}()
+	var approved *sdk.Approval
+	for approved == nil {
+		list, err := approver.Approvals(ctx, sdk.ApprovalFilter{Status: "pending"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range list {
+			if !slices.ContainsFunc(pending, func(p sdk.Approval) bool { return p.ID == a.ID }) {
+				if approved, err = approver.Approve(ctx, a.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if approved == nil && !sleep(ctx, 20*time.Millisecond) {
+			t.Fatal("no new approval before the test's deadline")
+		}
+	}
+	if approved.Status != "approved" || len(approved.Approvers) != 1 || approved.Approvers[0] != Approver {
+		t.Errorf("approval %+v", approved)
+	}
+	ev := <-done
+	summary.Add(ev)
+	if ev.Outcome != OutcomePaid || ev.Amount == nil || ev.Amount.Int64() != 250_000 {
+		t.Errorf("approved research report: %+v", ev)
+	}
+	if got := new(big.Int).Sub(before, balance(t, scout.addr)); got.Int64() != 250_000 {
+		t.Errorf("scout paid %s for the approved report", got)
+	}
+
 	st := summary.Stats()
 	for k, h := range st.Hostile {
 		if h.Paid != 0 || h.Refused != h.Requests || h.Requests != len(agents) {
 			t.Errorf("hostile %s: %+v", k, h)
 		}
 	}
-	if st.ApprovalsPending != 3 || len(st.Failed) != 0 {
+	if st.ApprovalsPending != 3 || len(st.Failed) != 0 || st.Paid != 21 {
 		t.Errorf("pending %d, failed %v", st.ApprovalsPending, st.Failed)
 	}
 	var b strings.Builder
