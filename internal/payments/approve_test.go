@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
+	"github.com/fleetkey/fleetkey/internal/signer"
 	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/x402"
+	"github.com/fleetkey/fleetkey/x402/exact"
 )
 
 // testClock is a settable clock for the service (the audit log keeps real time).
@@ -380,5 +384,95 @@ func TestApprovalsList(t *testing.T) {
 	}
 	if _, err := e.svc.Approval(e.ctx, "apr_missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing approval: %v", err)
+	}
+}
+
+// A v1 demand whose second requirement was chosen is signed after approval from
+// that same requirement, with the reserved nonce and validAfter, and the
+// signature recovers to the agent.
+func TestApprovalV1SecondRequirement(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("", "v1")[0]
+	e.putPolicy(store.LevelAgent, ag.Agent.ID, quorumPolicy)
+	body, err := json.Marshal(x402.PaymentRequiredV1{X402Version: 1, Error: "X-PAYMENT header is required", Accepts: []x402.PaymentRequirementsV1{
+		{Scheme: "exact", Network: "base-sepolia", MaxAmountRequired: "30000", Resource: resourceURL, MimeType: "application/json",
+			Asset: "0x1111111111111111111111111111111111111111", PayTo: payee, MaxTimeoutSeconds: 60, Extra: json.RawMessage(`{"name":"X","version":"1"}`)},
+		{Scheme: "exact", Network: "base-sepolia", MaxAmountRequired: "30000", Resource: resourceURL, MimeType: "application/json",
+			Asset: sepoliaUSDC.Address.Hex(), PayTo: payee, MaxTimeoutSeconds: 60, Extra: json.RawMessage(`{"name":"USDC","version":"2"}`)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Pay(e.ctx, ag.Agent.ID, PayRequest{Version: 1, Raw: body, ResourceURL: resourceURL, IdempotencyKey: "v1-held"})
+	if err != nil || !res.NeedsApproval {
+		t.Fatalf("held: %+v, %v", res, err)
+	}
+	stored := e.authorizations(ag.Agent.ID)[0]
+	if stored.DemandVersion != 1 || stored.RequirementIndex != 1 || string(stored.Demand) != string(body) {
+		t.Fatalf("stored demand v%d index %d", stored.DemandVersion, stored.RequirementIndex)
+	}
+	for _, who := range []string{"alice", "carol"} {
+		if _, err := e.svc.Vote(e.ctx, OperatorIdentity{CredentialID: "cred_" + who, Name: who, Role: store.RoleApprover}, res.ApprovalIDs[0], store.VoteApprove); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := e.svc.Payment(e.ctx, ag.Agent.ID, res.AuthorizationID)
+	if err != nil || p.Header != x402.HeaderXPayment {
+		t.Fatalf("signed: %+v, %v", p, err)
+	}
+	pl, _, err := x402.DecodePaymentPayloadV1(p.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := x402.DecodeExactEVMPayload(pl.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := exact.ParseAuthorization(ev.Authorization)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := exact.DecodeSignature(ev.Signature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := exact.Domain{Name: "USDC", Version: "2", ChainID: 84532, VerifyingContract: sepoliaUSDC.Address}
+	signerAddr, err := exact.RecoverSigner(exact.Hash(d, a).Digest, sig)
+	if err != nil || !strings.EqualFold(signerAddr.Hex(), ag.Key.Address) || a.From != signerAddr {
+		t.Fatalf("signed by %s (%v), agent %s", signerAddr.Hex(), err, ag.Key.Address)
+	}
+	if !strings.EqualFold(common.Hash(a.Nonce).Hex(), stored.Nonce) || a.ValidAfter.Int64() != stored.ValidAfter.Unix() || a.ValidAfter.Sign() == 0 {
+		t.Errorf("signed nonce %x validAfter %s, stored %s %v", a.Nonce, a.ValidAfter, stored.Nonce, stored.ValidAfter)
+	}
+}
+
+// The registry is asked again at signing: a requirement it no longer admits is
+// not signed, and the completing vote writes nothing.
+func TestApprovalRegistryRechecked(t *testing.T) {
+	e := newEnv(t)
+	ag, _, res := holdPayment(t, e)
+	other, err := signer.NewRegistry([]signer.Asset{{Network: "eip155:8453", Address: common.HexToAddress("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),
+		Symbol: "USDC", Decimals: 6, EIP712Name: "USD Coin", EIP712Version: "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{Store: e.st, Keys: e.vault, Registry: other, Audit: e.Audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Vote(e.ctx, OperatorIdentity{CredentialID: "cred_a", Name: "alice", Role: store.RoleApprover}, res.ApprovalIDs[0], store.VoteApprove); err != nil {
+		t.Fatal(err)
+	}
+	n := e.auditCount()
+	_, err = svc.Vote(e.ctx, OperatorIdentity{CredentialID: "cred_b", Name: "bob", Role: store.RoleApprover}, res.ApprovalIDs[0], store.VoteApprove)
+	if err == nil || !strings.Contains(err.Error(), "cannot be signed") {
+		t.Fatalf("vote with the asset gone from the registry: %v", err)
+	}
+	if e.auditCount() != n || e.key(ag.Key.ID).SignCount != 0 {
+		t.Error("the refused vote wrote or signed")
+	}
+	v, err := e.svc.Approval(e.ctx, res.ApprovalIDs[0])
+	if err != nil || v.Approval.Status != store.ApprovalPending || len(v.Approval.Votes) != 1 {
+		t.Errorf("approval after the refused vote: %+v, %v", v.Approval, err)
 	}
 }

@@ -156,4 +156,34 @@ func TestPayAndSettleOnDevnet(t *testing.T) {
 	if b := balance(merchant); b.Int64() != 10000 {
 		t.Errorf("merchant holds %s after the refused replay, want 10000", b)
 	}
+
+	// A payment above the approval threshold waits; the approver's vote signs it
+	// with the reserved nonce, and that header settles.
+	e.putPolicy(store.LevelAgent, ag.Agent.ID, `version: 1
+name: chain-approval
+limits:
+  per_payment: "0.05"
+approval:
+  above: "0.02"
+  quorum: 1
+  approvers: [alice]
+max_validity: 2m
+`)
+	big, bigRaw := demand(merchant, "30000")
+	held, err := svc.Pay(ctx, ag.Agent.ID, PayRequest{Version: 2, Raw: bigRaw, ResourceURL: resourceURL, Method: "GET", IdempotencyKey: "chain-2"})
+	if err != nil || !held.NeedsApproval || held.Value != "" {
+		t.Fatalf("held payment %+v, %v", held, err)
+	}
+	alice := OperatorIdentity{CredentialID: "cred_alice", Name: "alice", Role: store.RoleApprover}
+	if _, err := svc.Vote(ctx, alice, held.ApprovalIDs[0], store.VoteApprove); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := svc.Payment(ctx, ag.Agent.ID, held.AuthorizationID)
+	if err != nil || signed.Status != store.AuthSigned || signed.Value == "" {
+		t.Fatalf("approved payment %+v, %v", signed, err)
+	}
+	settle(signed.Value, big)
+	if b := balance(merchant); b.Int64() != 40000 {
+		t.Errorf("merchant holds %s after the approved payment, want 40000", b)
+	}
 }
