@@ -86,7 +86,14 @@ func TestCatalogListsEveryKind(t *testing.T) {
 		if hasV1 != tc.v1 {
 			t.Errorf("chain %d: v1 endpoint listed = %v, want %v", tc.chainID, hasV1, tc.v1)
 		}
+		// Without Config.Foreign, the foreign payee is ForeignPayee.
 		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/hostile/foreign-payto", nil))
+		pr, err := x402.DecodePaymentRequired(rec.Header().Get(x402.HeaderPaymentRequired))
+		if err != nil || pr.Accepts[0].PayTo != ForeignPayee.Hex() {
+			t.Errorf("chain %d: foreign_payto demand %+v, %v", tc.chainID, pr, err)
+		}
+		rec = httptest.NewRecorder()
 		api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/quotes", nil))
 		if want := map[bool]int{true: http.StatusPaymentRequired, false: http.StatusNotFound}[tc.v1]; rec.Code != want {
 			t.Errorf("chain %d: GET /quotes: %d, want %d", tc.chainID, rec.Code, want)
@@ -221,7 +228,7 @@ func TestHostileDemands(t *testing.T) {
 	same(t, r, new(big.Int).Mul(advertised, big.NewInt(OverchargeFactor)).String(), api.merchant.Hex(), tok.Name)
 
 	_, r = demand(t, api, api.endpoint(t, KindForeignPayTo).Path)
-	same(t, r, api.endpoint(t, KindForeignPayTo).Amount, ForeignPayee.Hex(), tok.Name)
+	same(t, r, api.endpoint(t, KindForeignPayTo).Amount, api.foreign.Hex(), tok.Name)
 
 	pr, r := demand(t, api, api.endpoint(t, KindWrongDomain).Path)
 	same(t, r, api.endpoint(t, KindWrongDomain).Amount, api.merchant.Hex(), WrongDomainName)

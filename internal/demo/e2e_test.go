@@ -102,7 +102,7 @@ func TestDemoThroughTheSigningService(t *testing.T) {
 	}
 	summary := NewSummary(tok.Decimals, tok.Symbol)
 	merchantBefore := balance(t, demoAPI.merchant)
-	foreignBefore := balance(t, ForeignPayee)
+	foreignBefore := balance(t, demoAPI.foreign)
 	paid := new(big.Int)
 	for _, a := range agents {
 		before := balance(t, a.addr)
@@ -132,7 +132,7 @@ func TestDemoThroughTheSigningService(t *testing.T) {
 	if got := new(big.Int).Sub(balance(t, demoAPI.merchant), merchantBefore); got.Cmp(paid) != 0 {
 		t.Errorf("merchant received %s, paid events say %s", got, paid)
 	}
-	if balance(t, ForeignPayee).Cmp(foreignBefore) != 0 {
+	if balance(t, demoAPI.foreign).Cmp(foreignBefore) != 0 {
 		t.Error("the foreign payee was paid")
 	}
 

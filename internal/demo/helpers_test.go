@@ -84,18 +84,19 @@ func randomAddress(t testing.TB) common.Address {
 	return crypto.PubkeyToAddress(k.PublicKey)
 }
 
-// testAPI is the demo API on the shared devnet, served over HTTP, paying a
-// fresh merchant address.
+// testAPI is the demo API on the shared devnet, served over HTTP, with a
+// fresh merchant and a fresh foreign payee, so that tests do not see each
+// other's payments.
 type testAPI struct {
 	*PaidAPI
-	url      string
-	merchant common.Address
+	url               string
+	merchant, foreign common.Address
 }
 
 func newTestAPI(t testing.TB) *testAPI {
 	t.Helper()
-	merchant := randomAddress(t)
-	api, err := NewPaidAPI(Config{ChainID: testNet.ChainID(), Token: testNet.Token(), Merchant: merchant, Facilitator: testFac})
+	merchant, foreign := randomAddress(t), randomAddress(t)
+	api, err := NewPaidAPI(Config{ChainID: testNet.ChainID(), Token: testNet.Token(), Merchant: merchant, Foreign: foreign, Facilitator: testFac})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func newTestAPI(t testing.TB) *testAPI {
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &testAPI{PaidAPI: api, url: srv.URL, merchant: merchant}
+	return &testAPI{PaidAPI: api, url: srv.URL, merchant: merchant, foreign: foreign}
 }
 
 func (a *testAPI) endpoint(t testing.TB, kind Kind) Endpoint {
