@@ -248,6 +248,9 @@ func TestNewRefusesSealed(t *testing.T) {
 		c.Close()
 		t.Fatal("something listens after a refused start")
 	}
+	if strings.Contains(logs.String(), "not the passphrase") {
+		t.Error("the log holds the passphrase")
+	}
 	if _, err := os.Stat(filepath.Join(dir, "fleetkey.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused start created the database: %v", err)
 	}
@@ -263,6 +266,9 @@ func TestNewRefusesSealed(t *testing.T) {
 	s, err := New(context.Background(), cfg, Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "correct horse") {
+		t.Error("the log holds the passphrase")
 	}
 	if err := s.custodyCheck(); err != nil {
 		t.Fatal(err)
@@ -552,6 +558,9 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	if !strings.Contains(r.logs.String(), `"msg":"stopped"`) {
 		t.Errorf("no stop line in the log:\n%s", r.logs)
 	}
+	if strings.Contains(r.logs.String(), agents[0].Token.Reveal()) {
+		t.Error("the log holds the agent's token")
+	}
 
 	// The database is closed and consistent: reopen it and verify the chain against the audit
 	// key, with a checkpoint at its head.
@@ -717,5 +726,42 @@ func TestExpiresApprovalsWithoutRPC(t *testing.T) {
 	}
 	if v, _ := value(scrape(t, r), "fleetkey_approvals_pending", nil); v != 0 {
 		t.Errorf("approvals pending = %v after expiry", v)
+	}
+}
+
+// TestShutdownGraceOver: a request that never finishes is cut off when the grace period ends, and
+// the server still closes everything and returns nil.
+func TestShutdownGraceOver(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ShutdownGrace = 200 * time.Millisecond
+	active := make(chan struct{}, 1)
+	r := startWith(t, cfg, func(s *Server) {
+		s.http.ConnState = func(c net.Conn, st http.ConnState) {
+			if st == http.StateActive {
+				select {
+				case active <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	conn, err := net.Dial("tcp", r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers promise a body that never comes.
+	if _, err := fmt.Fprintf(conn, "POST /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer fka_x\r\nContent-Length: 100\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
+	<-active
+	if err := r.stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if !strings.Contains(r.logs.String(), "grace period over") {
+		t.Errorf("no warning that connections were cut:\n%s", r.logs)
+	}
+	if err := r.custodyCheck(); !errors.Is(err, custody.ErrSealed) {
+		t.Fatalf("vault not wiped: %v", err)
 	}
 }
