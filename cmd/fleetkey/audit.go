@@ -122,7 +122,7 @@ func reportVerify(env *cliEnv, rep audit.Report, signer common.Address, source s
 			return err
 		}
 	} else if rep.OK() {
-		fmt.Fprintf(env.stdout, "audit chain intact: %d records, head %d (%s), %d checkpoints verified", rep.Records, rep.Head, out.HeadHash, rep.Checkpoints)
+		fmt.Fprintf(env.stdout, "audit chain intact: %s, head %d (%s), %s verified", plural(int(rep.Records), "record"), rep.Head, out.HeadHash, plural(rep.Checkpoints, "checkpoint"))
 		if rep.Checkpoints > 0 {
 			fmt.Fprintf(env.stdout, ", the last at %d, signed by %s (%s)", rep.LastCheckpoint, signer.Hex(), source)
 		}
@@ -243,4 +243,11 @@ func runAuditExport(env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "exported %d records and %d checkpoints to %s\n", records, checkpoints, *out)
 	}
 	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
