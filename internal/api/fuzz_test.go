@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/fleetkey/fleetkey/x402"
@@ -71,3 +72,68 @@ func FuzzPaymentRequest(f *testing.F) {
 type readCloser struct{ *bytes.Reader }
 
 func (readCloser) Close() error { return nil }
+
+// FuzzOperatorBody: whatever the body, the strict decoder of every operator request type never
+// panics and either refuses with a 400/413 that has a code and a message, or accepts exactly one
+// JSON object whose fields are all known: encoding what it decoded and decoding that again gives
+// the same value.
+func FuzzOperatorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"ops","role":"auditor","expires_at":"2030-01-01T00:00:00Z"}`,
+		`{"name":"f","treasury":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C"}`,
+		`{"fleet_id":"flt_1","group_id":"grp_1","agents":[{"external_id":"a","name":"A","labels":{"k":"v"}}]}`,
+		`{"name":"p","source":"version: 1\nname: p\n"}`,
+		`{"expires_at":""}`,
+		`{}`, `{}{}`, `[]`, `null`, `""`, ``, `{"name":1}`, `{"agents":[{"x":1}]}`, `{"name":"\ud800"}`,
+		`{"name":"a","name":"b"}`, `{"labels":{"a":1}}`,
+	} {
+		for kind := range uint8(6) {
+			f.Add(kind, []byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
+		var v any
+		switch kind % 6 {
+		case 0:
+			v = &createCredentialRequest{}
+		case 1:
+			v = &createFleetRequest{}
+		case 2:
+			v = &createGroupRequest{}
+		case 3:
+			v = &provisionRequest{}
+		case 4:
+			v = &applyPolicyRequest{}
+		default:
+			v = &issueAgentCredentialRequest{}
+		}
+		const limit = 4 << 10
+		e := decodeStrict(http.MaxBytesReader(nil, readCloser{bytes.NewReader(body)}, limit), v, kind%6 == 5)
+		if e != nil {
+			if e.Status != http.StatusBadRequest && e.Status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d for %q: %v", e.Status, body, e)
+			}
+			if e.Status == http.StatusRequestEntityTooLarge && len(body) <= limit {
+				t.Fatalf("413 for %d bytes", len(body))
+			}
+			if e.Message == "" || e.Code == "" {
+				t.Fatalf("error without a public message: %+v", e)
+			}
+			return
+		}
+		if len(body) > limit {
+			t.Fatalf("accepted %d bytes over a %d limit", len(body), limit)
+		}
+		again, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+		if e := decodeStrict(bytes.NewReader(again), w, false); e != nil {
+			t.Fatalf("re-decoding %s: %v", again, e)
+		}
+		if !reflect.DeepEqual(v, w) {
+			t.Fatalf("round trip of %q: %+v then %+v", body, v, w)
+		}
+	})
+}

@@ -668,9 +668,16 @@ func (h *handler) approvals(_ http.ResponseWriter, r *http.Request, _ payments.O
 	if e != nil {
 		return 0, nil, e
 	}
-	status := store.ApprovalStatus(q.Get("status"))
-	if status != "" && !validApprovalStatus(status) {
-		return 0, nil, badRequest("status must be pending, approved, denied or expired", nil)
+	// The queue to work on is the default; "all" lists every status.
+	status := store.ApprovalPending
+	switch s := q.Get("status"); {
+	case s == "all":
+		status = ""
+	case s != "":
+		status = store.ApprovalStatus(s)
+		if !validApprovalStatus(status) {
+			return 0, nil, badRequest("status must be pending, approved, denied, expired or all", nil)
+		}
 	}
 	approver := q.Get("approver")
 	if e := checkName("approver", approver, false); e != nil {

@@ -452,6 +452,14 @@ func TestOperatorEndToEnd(t *testing.T) {
 		t.Errorf("denied payment %+v", closed)
 	}
 
+	// The queue is the pending requests unless asked for all.
+	var queueNow, every approvalsResponse
+	e.ok(200, "GET", "/v1/approvals", e.approver, nil, &queueNow)
+	e.ok(200, "GET", "/v1/approvals?status=all", e.approver, nil, &every)
+	if len(queueNow.Approvals) != 0 || len(every.Approvals) != 2 {
+		t.Errorf("%d pending, %d in all", len(queueNow.Approvals), len(every.Approvals))
+	}
+
 	// Operators see the payments, never their headers.
 	var auths authorizationsResponse
 	ans = e.ok(200, "GET", "/v1/authorizations?agent_id="+bot.Agent.ID, e.auditor, nil, &auths)
