@@ -279,6 +279,10 @@ func (s *Server) Service() *payments.Service { return s.svc }
 // Store is the open database.
 func (s *Server) Store() store.Store { return s.store }
 
+// Audit is the audit log the service appends to (for payments.BootstrapAdmin in a demo that
+// creates its first operator in-process).
+func (s *Server) Audit() *audit.Log { return s.audit }
+
 // Metrics is the server's metrics registry.
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 

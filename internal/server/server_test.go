@@ -765,3 +765,40 @@ func TestShutdownGraceOver(t *testing.T) {
 		t.Fatalf("vault not wiped: %v", err)
 	}
 }
+
+// TestCheckpoint: a checkpoint signs the head once; with no new record the next one signs
+// nothing; an empty chain signs nothing.
+func TestCheckpoint(t *testing.T) {
+	r := start(t, testConfig(t))
+	ctx := context.Background()
+	count := func() int {
+		var n int
+		err := r.store.ReadTx(ctx, func(rt store.ReadTx) error {
+			cps, err := rt.AuditCheckpoints(ctx)
+			n = len(cps)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := r.checkpoint(ctx); err != nil || count() != 0 {
+		t.Fatalf("empty chain: %d checkpoints, %v", count(), err)
+	}
+	fleetAndGroup(t, r.Server) // writes no audit record
+	if _, err := payments.BootstrapAdmin(ctx, r.store, r.Audit(), "root", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	if err := r.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := count()
+	if err := r.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after != before+1 || count() != after {
+		t.Fatalf("checkpoints %d → %d → %d, want one more and then none", before, after, count())
+	}
+}
