@@ -4,11 +4,17 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
+	"github.com/fleetkey/fleetkey/x402"
 )
 
 // TestClientE2E runs the client commands against a real "fleetkey serve" (testdata/e2e/*.txt).
@@ -23,6 +29,7 @@ func TestClientE2E(t *testing.T) {
 			"jsonvar":  cmdJSONVar,
 			"filevar":  cmdFileVar,
 			"sqlexec":  cmdSQLExec,
+			"paidapi":  cmdPaidAPI,
 		},
 	})
 }
@@ -89,4 +96,31 @@ func cmdSQLExec(ts *testscript.TestScript, neg bool, args []string) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		ts.Fatalf("sqlexec: no row changed")
 	}
+}
+
+// cmdPaidAPI starts a resource server for the rest of the script that charges, in x402 v2
+// for paymentstest.Asset (Base Sepolia USDC), the atomic amount named by the path's last
+// segment ("/report/10000"), and serves "paid content" once a payment header arrives. It
+// sets VAR to its URL: paidapi VAR.
+func cmdPaidAPI(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: paidapi VAR")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(x402.HeaderPaymentSignature) != "" {
+			io.WriteString(w, "paid content\n")
+			return
+		}
+		amount := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		h, err := x402.EncodeHeader(x402.PaymentRequiredV2{X402Version: 2, Error: "Payment required",
+			Resource: x402.ResourceInfo{URL: "http://" + r.Host + r.URL.Path}, Accepts: []x402.PaymentRequirementsV2{paymentstest.Requirement(amount)}})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set(x402.HeaderPaymentRequired, h)
+		w.WriteHeader(http.StatusPaymentRequired)
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }
