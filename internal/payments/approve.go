@@ -465,15 +465,14 @@ func (s *Service) readPayment(ctx context.Context, agentID, authorizationID stri
 		if err != nil {
 			return err
 		}
+		// As Pay answered: every approval id, and the earliest expiry.
 		for _, ap := range aps {
-			if ap.ExpiresAt.After(res.ApprovalExpiresAt) {
+			res.ApprovalIDs = append(res.ApprovalIDs, ap.ID)
+			if res.ApprovalExpiresAt.IsZero() || ap.ExpiresAt.Before(res.ApprovalExpiresAt) {
 				res.ApprovalExpiresAt = ap.ExpiresAt
 			}
-			if ap.Status == store.ApprovalPending {
-				res.ApprovalIDs = append(res.ApprovalIDs, ap.ID)
-				if !now.Before(ap.ExpiresAt) && a.Status == store.AuthReserved {
-					due = true
-				}
+			if ap.Status == store.ApprovalPending && !now.Before(ap.ExpiresAt) && a.Status == store.AuthReserved {
+				due = true
 			}
 		}
 		res.NeedsApproval = a.Status == store.AuthReserved && len(aps) > 0
