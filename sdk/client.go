@@ -188,12 +188,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// *url.Error names the method and URL; the header with the token is never in it.
-		return 0, fmt.Errorf("sdk: %w", err)
+		return 0, transportError{fmt.Errorf("sdk: %w", err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
-		return resp.StatusCode, fmt.Errorf("sdk: %s %s: read answer: %w", method, path, err)
+		return resp.StatusCode, transportError{fmt.Errorf("sdk: %s %s: read answer: %w", method, path, err)}
 	}
 	if len(raw) > maxResponseBody {
 		return resp.StatusCode, fmt.Errorf("sdk: %s %s: answer larger than %d bytes", method, path, maxResponseBody)
@@ -208,6 +208,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	}
 	return resp.StatusCode, nil
 }
+
+// transportError is a request that got no whole answer: the server may or may not have
+// acted on it.
+type transportError struct{ error }
+
+func (e transportError) Unwrap() error { return e.error }
 
 // Health calls GET /healthz, which needs no token: nil when the API answers.
 func (c *Client) Health(ctx context.Context) error {

@@ -476,3 +476,45 @@ func TestPayerV1Demand(t *testing.T) {
 		t.Error("a v1 demand that is not JSON was sent")
 	}
 }
+
+// TestPayerRetriesUnderOneKey: a payment request whose answer is lost (connection closed) or
+// that a proxy answers 503 is sent again under the same idempotency key; a refusal by
+// fleetkey itself is not.
+func TestPayerRetriesUnderOneKey(t *testing.T) {
+	cs := newContractServer(t)
+	posts := 0
+	cs.answers["POST /v1/payments"] = func(r *http.Request) (int, string) {
+		posts++
+		switch posts {
+		case 1:
+			panic(http.ErrAbortHandler) // the connection closes without an answer
+		case 2:
+			return http.StatusServiceUnavailable, "<html>overloaded</html>"
+		}
+		return http.StatusOK, signedAnswer
+	}
+	pay, err := sdk.PayerFromClient(cs.client()).Pay(context.Background(), demandReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if posts != 3 || pay.Value != "c2lnbmVk" {
+		t.Fatalf("%d requests, payment %+v", posts, pay)
+	}
+	keys := map[string]bool{}
+	for _, r := range cs.reqs {
+		var b struct {
+			Key string `json:"idempotency_key"`
+		}
+		json.Unmarshal([]byte(r.body), &b)
+		keys[b.Key] = true
+	}
+	if len(keys) != 1 || keys[""] {
+		t.Errorf("idempotency keys %v", keys)
+	}
+
+	cs = newContractServer(t)
+	cs.on("POST /v1/payments", http.StatusBadRequest, `{"error":{"code":"bad_request","message":"no"}}`)
+	if _, err := sdk.PayerFromClient(cs.client()).Pay(context.Background(), demandReq); !errors.Is(err, sdk.ErrBadRequest) || len(cs.reqs) != 1 {
+		t.Errorf("400: %v after %d requests", err, len(cs.reqs))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -74,8 +75,22 @@ func (p *Payer) PayDemand(ctx context.Context, req *x402.PaymentRequest) (*Payme
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.c.Pay(ctx, PayRequest{Version: req.Version, Demand: req.Raw, ResourceURL: req.URL,
-		Method: strings.ToUpper(req.Method), IdempotencyKey: key})
+	pr := PayRequest{Version: req.Version, Demand: req.Raw, ResourceURL: req.URL,
+		Method: strings.ToUpper(req.Method), IdempotencyKey: key}
+	// A request whose answer was lost may have been signed: it is sent again under the same
+	// key, which gets the stored answer and never a second payment.
+	var res *PaymentResult
+	for attempt := 0; ; attempt++ {
+		res, err = p.c.Pay(ctx, pr)
+		if err == nil || attempt == len(payRetryDelays) || !retryable(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(err, ctx.Err())
+		case <-time.After(payRetryDelays[attempt]):
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +103,25 @@ func (p *Payer) PayDemand(ctx context.Context, req *x402.PaymentRequest) (*Payme
 		return nil, fmt.Errorf("sdk: payer: payment %s has status %q and no header", res.AuthorizationID, res.Status)
 	}
 	return res, nil
+}
+
+// payRetryDelays are the pauses before the Payer sends a payment request again after a
+// transport failure or a 502/503/504.
+var payRetryDelays = []time.Duration{250 * time.Millisecond, time.Second}
+
+// retryable reports whether a failed payment request may be sent again under its key: the
+// answer was lost on the way, or a proxy or an overloaded server answered for fleetkey. A
+// context that ended is not retried.
+func retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Status == http.StatusBadGateway || ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusGatewayTimeout
+	}
+	var te transportError
+	return errors.As(err, &te)
 }
 
 // wait polls the payment until approvers decide or maxWait passes.
