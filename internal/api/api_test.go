@@ -517,3 +517,27 @@ func TestConcurrentRetriesSignOnce(t *testing.T) {
 		t.Errorf("answers name %v, %d authorizations stored; want one", seen, len(as))
 	}
 }
+
+// waitingService's WaitPayment waits for the request's context, as the real one does while a
+// payment waits for approval.
+type waitingService struct{ failingService }
+
+func (waitingService) WaitPayment(ctx context.Context, _, _ string, _ time.Duration) (*payments.PayResult, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A long poll the client gives up is logged as the client's doing, not as a server error.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	logs := &syncBuffer{}
+	h := NewHandler(Config{Payments: waitingService{}, Operators: failingOperators{}, Audit: failingAudit{},
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodGet, "/v1/payments/auth_1?wait=30s", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer fka_whatever")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if l := logs.String(); !strings.Contains(l, `"status":499`) || !strings.Contains(l, `"level":"INFO"`) || strings.Contains(l, "ERROR") {
+		t.Errorf("log: %s", l)
+	}
+}

@@ -136,6 +136,10 @@ var ExtraRoutes = []Route{
 	{http.MethodGet, "/metrics"},
 }
 
+// statusClientClosed is logged (never seen by anyone) for a request whose
+// client went away, as nginx does.
+const statusClientClosed = 499
+
 // reqState is what a route learned, for the request log.
 type reqState struct {
 	agentID, credentialID, role, authorizationID, outcome string
@@ -292,6 +296,10 @@ func (h *handler) serve(f routeFunc) http.Handler {
 		if err != nil {
 			if !errors.As(err, &apiErr) {
 				apiErr = internalError(err)
+			}
+			if cerr := r.Context().Err(); apiErr.Status >= 500 && cerr != nil && errors.Is(err, cerr) {
+				// The client left (a long poll given up): nothing failed here.
+				apiErr = &Error{Status: statusClientClosed, Code: "client_closed_request", Message: "the client closed the request", Cause: err}
 			}
 			status = apiErr.Status
 			renderError(w, apiErr)
@@ -484,36 +492,3 @@ var (
 	_ AgentService    = (*payments.Service)(nil)
 	_ OperatorService = (*payments.Service)(nil)
 )
-
-// AgentConfig configures NewAgentHandler.
-//
-// Deprecated: use Config and NewHandler, which serve the operator routes too.
-type AgentConfig struct {
-	Payments     AgentService
-	Logger       *slog.Logger
-	MaxBodyBytes int64
-}
-
-// NewAgentHandler is NewHandler without operators: every operator route answers
-// 401, as for a token no operator holds.
-//
-// Deprecated: use NewHandler.
-func NewAgentHandler(cfg AgentConfig) http.Handler {
-	return NewHandler(Config{Payments: cfg.Payments, Operators: noOperators{}, Audit: noAudit{},
-		Logger: cfg.Logger, MaxBodyBytes: cfg.MaxBodyBytes})
-}
-
-// noOperators authenticates no one, so no other method of OperatorService is
-// ever reached (the embedded nil interface would panic if one were).
-type noOperators struct{ OperatorService }
-
-func (noOperators) AuthenticateOperator(context.Context, string) (payments.OperatorIdentity, error) {
-	return payments.OperatorIdentity{}, payments.ErrUnauthenticated
-}
-
-// noAudit is the chain of a handler without operators; nothing reaches it.
-type noAudit struct{}
-
-func (noAudit) ReadTx(context.Context, func(store.ReadTx) error) error {
-	return errors.New("api: no audit chain configured")
-}
