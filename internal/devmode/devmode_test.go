@@ -1,0 +1,328 @@
+package devmode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/fleetkey/fleetkey/internal/chain/bindings"
+	"github.com/fleetkey/fleetkey/internal/datadir"
+	"github.com/fleetkey/fleetkey/sdk"
+	"github.com/fleetkey/fleetkey/x402"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// running is an environment served by Run in the background.
+type running struct {
+	env    *Env
+	cancel context.CancelFunc
+	done   chan error
+	out    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(t *testing.T, dir string, fresh bool) *running {
+	t.Helper()
+	out := &syncBuffer{}
+	e, err := Start(testCtx(t), Options{DataDir: dir, Fresh: fresh, NoTraffic: true, AnyPort: true, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{env: e, cancel: cancel, done: make(chan error, 1), out: out}
+	go func() { r.done <- e.Run(ctx) }()
+	manifest := filepath.Join(dir, ManifestFile)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(manifest); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev.json did not appear")
+		}
+	}
+	return r
+}
+
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+func TestStartPayRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dev")
+	r := start(t, dir, false)
+	m := r.env.Manifest()
+	ctx := testCtx(t)
+
+	// The manifest on disk has the documented keys of issue #5.
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"api_url", "rpc_url", "chain_id", "network", "facilitator_url", "demo_api_url", "token",
+		"treasury", "admin_token_file", "agents", "demo_endpoints", "approver_token_file", "passphrase_file"} {
+		if _, ok := keys[k]; !ok {
+			t.Errorf("dev.json lacks %q", k)
+		}
+	}
+	if m.ChainID != ChainID || m.Network != "eip155:84532" || m.Token.Decimals != 6 || m.Token.Address == "" || len(m.Agents) != 6 {
+		t.Fatalf("manifest %+v", m)
+	}
+	kinds := map[string]bool{}
+	for _, ep := range m.DemoEndpoints {
+		kinds[ep.Kind] = true
+	}
+	for _, k := range []string{"normal", "overcharge", "foreign_payto", "wrong_domain", "repeat_402"} {
+		if !kinds[k] {
+			t.Errorf("no demo endpoint of kind %s", k)
+		}
+	}
+	for _, f := range []string{m.AdminTokenFile, m.ApproverTokenFile, m.PassphraseFile, m.Agents[0].TokenFile} {
+		st, err := os.Stat(f)
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", f, err, st.Mode().Perm())
+		}
+	}
+	if !strings.Contains(r.out.String(), "DEVELOPMENT ONLY") {
+		t.Error("no DEVELOPMENT ONLY banner")
+	}
+
+	// An agent pays the demo API through the signer: its TestUSD goes to the merchant.
+	scout, _ := m.Agent("scout")
+	tok, err := os.ReadFile(scout.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payer, err := sdk.NewPayer(m.APIURL, string(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ethclient.DialContext(ctx, m.RPCURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	usd, err := bindings.NewTestUSD(common.HexToAddress(m.Token.Address), ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bal := func(a string) *big.Int {
+		b, err := usd.BalanceOf(&bind.CallOpts{Context: ctx}, common.HexToAddress(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if b := bal(scout.Address); b.Cmp(FundAmount) != 0 {
+		t.Fatalf("scout holds %s, want the funding %s", b, FundAmount)
+	}
+	merchantBefore := bal(m.Merchant)
+	resp, err := x402.NewClient(payer).Get(m.DemoAPIURL + "/weather")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /weather: %d %s", resp.StatusCode, body)
+	}
+	if got := new(big.Int).Sub(FundAmount, bal(scout.Address)); got.Int64() != 1000 {
+		t.Errorf("scout paid %s, want 1000 (0.001 TUSD)", got)
+	}
+	if got := new(big.Int).Sub(bal(m.Merchant), merchantBefore); got.Int64() != 1000 {
+		t.Errorf("merchant received %s, want 1000", got)
+	}
+
+	// A hostile endpoint is refused by the signer.
+	resp, err = x402.NewClient(payer).Get(m.DemoAPIURL + "/hostile/foreign-payto")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("foreign payee paid")
+	}
+	var apiErr *sdk.APIError
+	if !errors.As(err, &apiErr) || apiErr.Reason != "pay_to_not_allowed" {
+		t.Errorf("foreign payee: %v, want a pay_to_not_allowed denial", err)
+	}
+
+	r.stop(t)
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dev.json left after shutdown: %v", err)
+	}
+
+	// The second start reuses the state: the same agents at the same addresses, with their
+	// token files still valid, on a new chain where they are funded again.
+	r2 := start(t, dir, false)
+	defer r2.stop(t)
+	m2 := r2.env.Manifest()
+	if !r2.env.reused {
+		t.Error("second start did not reuse the data directory")
+	}
+	for i, a := range m.Agents {
+		b := m2.Agents[i]
+		if a.ID != b.ID || a.Address != b.Address || a.TokenFile != b.TokenFile {
+			t.Errorf("agent %s changed: %+v, then %+v", a.Name, a, b)
+		}
+	}
+	if m2.Fleet.ID != m.Fleet.ID {
+		t.Errorf("fleet %s, then %s", m.Fleet.ID, m2.Fleet.ID)
+	}
+	ec2, err := ethclient.DialContext(ctx, m2.RPCURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec2.Close()
+	usd2, err := bindings.NewTestUSD(common.HexToAddress(m2.Token.Address), ec2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := usd2.BalanceOf(&bind.CallOpts{Context: ctx}, common.HexToAddress(scout.Address)); err != nil || b.Cmp(FundAmount) != 0 {
+		t.Errorf("scout on the new chain: %v %v, want %s", b, err, FundAmount)
+	}
+	payer2, err := sdk.NewPayer(m2.APIURL, string(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = x402.NewClient(payer2).Get(m2.DemoAPIURL + "/news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /news after restart: %d", resp.StatusCode)
+	}
+}
+
+func TestRefusesForeignDirectory(t *testing.T) {
+	dir := t.TempDir()
+	seal := filepath.Join(dir, "custody.seal")
+	if err := os.WriteFile(seal, []byte("a real deployment's seal"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, fresh := range []bool{false, true} {
+		_, err := Start(testCtx(t), Options{DataDir: dir, Fresh: fresh, AnyPort: true})
+		if err == nil || !strings.Contains(err.Error(), "not a fleetkey dev data directory") {
+			t.Fatalf("fresh=%v: %v, want a refusal", fresh, err)
+		}
+		if b, err := os.ReadFile(seal); err != nil || string(b) != "a real deployment's seal" {
+			t.Fatalf("fresh=%v: the foreign file changed: %q %v", fresh, b, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, MarkerFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("fresh=%v: marker written into a foreign directory", fresh)
+		}
+	}
+}
+
+func TestFreshWipesOnlyDevDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{MarkerFile, datadir.DB, "custody.seal", "stray"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := prepareDir(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != MarkerFile+","+AgentsDir {
+		t.Errorf("after --fresh the directory holds %v, want only the new marker and agents/", names)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, MarkerFile)); string(b) != markerText {
+		t.Errorf("marker %q", b)
+	}
+}
+
+func TestSealWithoutPassphraseIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	if err := prepareDir(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	v, created, err := unsealDev(dir)
+	if err != nil || !created {
+		t.Fatal(err, created)
+	}
+	v.Close()
+	if err := os.Remove(filepath.Join(dir, PassphraseFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := unsealDev(dir); err == nil || !strings.Contains(err.Error(), "--fresh") {
+		t.Fatalf("unseal without the passphrase file: %v", err)
+	}
+}
+
+func TestNextFreePort(t *testing.T) {
+	// Hold a port, then ask for it: the next free one is chosen.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	if port+portTries > 65535 {
+		t.Skip("the held port is too close to the top of the range")
+	}
+	e := &Env{}
+	ln, err := e.listen(port, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := ln.Addr().(*net.TCPAddr).Port
+	if got <= port || got >= port+portTries {
+		t.Errorf("port %d taken: got %d, want one of the next %d", port, got, portTries-1)
+	}
+}
