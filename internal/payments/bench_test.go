@@ -4,7 +4,9 @@ import (
 	"runtime"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fleetkey/fleetkey/internal/store"
 )
@@ -59,6 +61,8 @@ func BenchmarkPay(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU(b)
+			defer func() { reportCPU(b, cpu0) }()
 			if bc.agents == 1 {
 				for b.Loop() {
 					pay(ps[0].Agent.ID)
@@ -75,4 +79,26 @@ func BenchmarkPay(b *testing.B) {
 			})
 		})
 	}
+}
+
+// processCPU is the user plus system CPU time the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the process CPU time per operation since cpu0 (cpu-µs/op) and
+// the rate that much CPU allows on every core of the machine (cpu-bound-ops/s).
+// On a machine shared with other work the wall-clock ns/op says how much CPU this
+// process got; these two say what a payment costs, which load does not change much.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	if b.N == 0 {
+		return
+	}
+	per := float64(processCPU(b)-cpu0) / float64(b.N)
+	b.ReportMetric(per/1e3, "cpu-µs/op")
+	b.ReportMetric(float64(runtime.NumCPU())*1e9/per, "cpu-bound-ops/s")
 }

@@ -15,17 +15,21 @@ import (
 
 var errInjected = errors.New("injected failure")
 
-// markSignedFails is a store whose MarkSigned fails after the reservation was made.
-type markSignedFails struct{ store.Store }
+// signedAuditFails is a store that fails to append the payment.signed audit record,
+// the last write of a payment, after its reservation was made.
+type signedAuditFails struct{ store.Store }
 
-func (s markSignedFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
+func (s signedAuditFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.Store.Tx(ctx, func(tx store.Tx) error { return fn(failingTx{tx}) })
 }
 
 type failingTx struct{ store.Tx }
 
-func (t failingTx) MarkSigned(context.Context, string, store.PaymentHeader, time.Time) (store.Authorization, error) {
-	return store.Authorization{}, errInjected
+func (t failingTx) AppendAudit(ctx context.Context, r store.AuditRecord) error {
+	if r.Action == audit.ActionPaymentSigned {
+		return errInjected
+	}
+	return t.Tx.AppendAudit(ctx, r)
 }
 
 func (t failingTx) Savepoint(ctx context.Context, fn func(store.Tx) error) error {
@@ -48,7 +52,7 @@ func TestFailuresLeaveNoReservation(t *testing.T) {
 		cfg   func(e *env, c *Config)
 		error string
 	}{
-		{"store fails after reserving", func(e *env, c *Config) { c.Store = markSignedFails{e.st} }, errInjected.Error()},
+		{"store fails after reserving", func(e *env, c *Config) { c.Store = signedAuditFails{e.st} }, errInjected.Error()},
 		{"custody derives another address", func(e *env, c *Config) { c.Keys = wrongKeys{e.vault} }, "custody derives"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -237,17 +237,15 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 	var res *PayResult
 	err = s.commit.write(ctx, func(tx store.Tx) error {
 		res = nil
-		a, existing, err := tx.ReserveAuthorization(ctx, store.ReserveRequest{Authorization: rec, Windows: windows, Now: now})
+		// Reserved and recorded signed in one step: the signature exists already.
+		a, existing, err := tx.ReserveAuthorization(ctx, store.ReserveRequest{Authorization: rec, Windows: windows, Now: now,
+			Signed: store.PaymentHeader{Name: name, Value: value}})
 		if err != nil {
 			return err
 		}
 		if existing {
 			// A concurrent request with the same key committed first.
 			res, err = storedResult(ctx, tx, a)
-			return err
-		}
-		a, err = tx.MarkSigned(ctx, a.ID, store.PaymentHeader{Name: name, Value: value}, now)
-		if err != nil {
 			return err
 		}
 		if _, err := s.log.Append(ctx, tx, audit.Entry{

@@ -32,6 +32,8 @@ func NormalizeReservation(a *Authorization, r ReserveRequest) error {
 		return fmt.Errorf("store: demand of x402 version %d", a.DemandVersion)
 	case len(a.Demand) == 0 && a.DemandVersion != 0:
 		return errors.New("store: demand version without a demand")
+	case (r.Signed.Name == "") != (r.Signed.Value == ""):
+		return errors.New("store: signed response needs a header name and value")
 	}
 	var err error
 	if a.Asset, err = NormalizeAddress(a.Asset); err != nil {

@@ -226,6 +226,11 @@ type ReserveRequest struct {
 	// Now is the reservation time: CreatedAt of the record and the end of every
 	// window.
 	Now time.Time
+	// Signed, when it has a name and a value, is the signed response of a payment
+	// signed before its reservation: the record is stored signed (SignedAt = Now)
+	// and the signature counted on its key in the same step, as MarkSigned would.
+	// Empty: the record is stored reserved.
+	Signed PaymentHeader
 }
 
 // VoteRequest is one approver's vote.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -263,6 +264,9 @@ func scanAudit(s scanner) (store.AuditRecord, error) {
 }
 
 func (t *tx) AuditHead(ctx context.Context) (store.AuditRecord, error) {
+	if t.head != nil {
+		return *t.head, nil
+	}
 	return one(t.queryRow(ctx, qAuditHead), scanAudit, "audit record", "head")
 }
 
@@ -307,6 +311,8 @@ func (t *tx) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 		return &store.ConflictError{Constraint: store.ConstraintAuditSeq,
 			Err: fmt.Errorf("sqlite: audit record %d does not follow the head", r.Seq)}
 	}
+	r.Data = bytes.Clone(r.Data)
+	t.head = &r
 	return nil
 }
 

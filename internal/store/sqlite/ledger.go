@@ -24,7 +24,7 @@ var (
 	qAuth      = q(`SELECT ` + authCols + ` FROM authorizations WHERE id = ?`)
 	qAuthByIdk = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
 	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `, counted) VALUES
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', ?, NULL, NULL, ?, ?, ?, ?, 1)`)
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, NULL, ?, ?, ?, ?, 1)`)
 	qAuthSigned = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ?
 		WHERE id = ? AND status = 'reserved' RETURNING ` + authCols)
 	qPayer = q(`SELECT a.status, a.fleet_id, a.group_id, k.agent_id, k.status, k.address
@@ -171,14 +171,25 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 	a.Status = store.AuthReserved
 	a.CreatedAt, a.UpdatedAt = r.Now, r.Now
 	a.Response, a.TxHash, a.SignedAt, a.SettledAt = store.PaymentHeader{}, "", time.Time{}, time.Time{}
+	signed := r.Signed.Name != "" && r.Signed.Value != ""
+	if signed {
+		// Signed before the reservation: one INSERT instead of INSERT then UPDATE.
+		a.Status, a.Response, a.SignedAt = store.AuthSigned, r.Signed, r.Now
+	}
 	if _, err := t.exec(ctx, qAuthIns, a.ID, a.AgentID, a.KeyID, a.FleetID, nullStr(a.GroupID), a.IdempotencyKey,
 		a.Network, a.Asset, a.PayTo, a.Origin, a.ResourceURL, a.AmountAtomic, a.AmountMicro, a.Nonce, a.From,
-		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, nsReq(a.CreatedAt), nsReq(a.UpdatedAt),
+		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, a.Response.Name, a.Response.Value,
+		nsReq(a.CreatedAt), ns(a.SignedAt), nsReq(a.UpdatedAt),
 		a.DemandVersion, nullBytes(a.Demand), a.RequirementIndex); err != nil {
 		return store.Authorization{}, false, fmt.Errorf("sqlite: reserve: %w", err)
 	}
 	if err := t.adjustBuckets(ctx, a, +1); err != nil {
 		return store.Authorization{}, false, err
+	}
+	if signed {
+		if _, err := t.exec(ctx, qKeySigned, a.KeyID); err != nil {
+			return store.Authorization{}, false, fmt.Errorf("sqlite: count signature: %w", err)
+		}
 	}
 	return a, false, nil
 }

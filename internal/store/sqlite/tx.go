@@ -27,33 +27,58 @@ type tx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
 	depth int // savepoint nesting
+	// head is the audit record this transaction appended last, nil when unknown
+	// (nothing appended yet, or a savepoint holding an append was rolled back).
+	// Within a write transaction nobody else can append, so the next record's
+	// predecessor needs no query.
+	head *store.AuditRecord
 }
 
 var _ store.Tx = (*tx)(nil)
 
+// savepointSQL holds the prepared SAVEPOINT, ROLLBACK TO and RELEASE statements
+// of the first nesting levels (group commit uses one level); deeper levels are
+// parsed when used.
+var savepointSQL = func() (s [4][3]string) {
+	for i := range s {
+		name := fmt.Sprintf("sp%d", i+1)
+		s[i] = [3]string{q("SAVEPOINT " + name), q("ROLLBACK TO " + name), q("RELEASE " + name)}
+	}
+	return s
+}()
+
 func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error) {
 	t.depth++
-	name := fmt.Sprintf("sp%d", t.depth)
 	defer func() { t.depth-- }()
-	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	var begin, rollback, release string
+	if t.depth <= len(savepointSQL) {
+		sp := savepointSQL[t.depth-1]
+		begin, rollback, release = sp[0], sp[1], sp[2]
+	} else {
+		name := fmt.Sprintf("sp%d", t.depth)
+		begin, rollback, release = "SAVEPOINT "+name, "ROLLBACK TO "+name, "RELEASE "+name
+	}
+	if _, err := t.exec(ctx, begin); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			_, _ = t.tx.ExecContext(ctx, "ROLLBACK TO "+name)
+			t.head = nil
+			_, _ = t.exec(ctx, rollback)
 			panic(p)
 		}
 	}()
 	if err := fn(t); err != nil {
-		if _, rerr := t.tx.ExecContext(ctx, "ROLLBACK TO "+name); rerr != nil {
+		t.head = nil
+		if _, rerr := t.exec(ctx, rollback); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
 		}
-		if _, rerr := t.tx.ExecContext(ctx, "RELEASE "+name); rerr != nil {
+		if _, rerr := t.exec(ctx, release); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", rerr))
 		}
 		return err
 	}
-	if _, err := t.tx.ExecContext(ctx, "RELEASE "+name); err != nil {
+	if _, err := t.exec(ctx, release); err != nil {
 		return fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	return nil

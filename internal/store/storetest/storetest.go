@@ -56,6 +56,8 @@ func Run(t *testing.T, open Opener) {
 		{"Approvals", testApprovals},
 		{"ApprovalsFilter", testApprovalsFilter},
 		{"ReserveDemand", testReserveDemand},
+		{"ReserveSigned", testReserveSigned},
+		{"AuditAppendsInOneTx", testAuditAppendsInOneTx},
 		{"AuditStorage", testAuditStorage},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 	}
