@@ -459,6 +459,17 @@ func (h *handler) provisionAgents(w http.ResponseWriter, r *http.Request, op pay
 		}
 		pr.Agents[i] = payments.NewAgent{ExternalID: a.ExternalID, Name: name, Labels: a.Labels}
 	}
+	if req.GroupID != "" {
+		// The store refuses a group of another fleet only with an untyped error;
+		// asking first gives the operator a clear answer (groups never move).
+		gs, err := h.ops.Groups(r.Context(), req.FleetID)
+		if err != nil {
+			return 0, nil, serviceError(err)
+		}
+		if !slices.ContainsFunc(gs, func(g store.Group) bool { return g.ID == req.GroupID }) {
+			return 0, nil, badRequest(fmt.Sprintf("group %s is not a group of fleet %s", req.GroupID, req.FleetID), nil)
+		}
+	}
 	ps, err := h.ops.ProvisionAgents(r.Context(), pr)
 	if err != nil {
 		return 0, nil, serviceError(err)

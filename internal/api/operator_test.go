@@ -600,6 +600,15 @@ func credIDOf(t *testing.T, e *opEnv, auth string) string {
 func TestOperatorBadInput(t *testing.T) {
 	e := newOpEnv(t)
 	a := e.agents[0]
+	root := payments.OperatorIdentity{CredentialID: "test", Name: "root", Role: store.RoleAdmin}
+	otherFleet, err := e.svc.CreateFleet(e.Ctx, root, "other", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherGroup, err := e.svc.CreateGroup(e.Ctx, root, otherFleet.ID, "theirs")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var fleets fleetsResponse
 	e.ok(200, "GET", "/v1/fleets", e.admin, nil, &fleets)
 	var records auditRecordsResponse
@@ -631,6 +640,8 @@ func TestOperatorBadInput(t *testing.T) {
 		{"no fleet id", "POST", "/v1/agents", `{"agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "fleet_id is required"},
 		{"no external id", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"name":"z"}]}`, 400, CodeBadRequest, "agents[0].external_id is required"},
 		{"twice in a batch", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"external_id":"z"},{"external_id":"z"}]}`, 400, CodeBadRequest, "appears twice"},
+		{"group of another fleet", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","group_id":"` + otherGroup.ID + `","agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "not a group of fleet"},
+		{"unknown group", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","group_id":"grp_missing","agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "not a group of fleet"},
 		{"unknown fleet", "POST", "/v1/agents", `{"fleet_id":"flt_missing","agents":[{"external_id":"z"}]}`, 404, CodeNotFound, "not found"},
 		{"unknown agent", "GET", "/v1/agents/agt_missing", ``, 404, CodeNotFound, "not found"},
 		{"bad agent id", "GET", "/v1/agents/" + strings.Repeat("a", 65), ``, 400, CodeBadRequest, "agent id"},
