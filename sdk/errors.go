@@ -116,8 +116,10 @@ func newAPIError(method, path string, status int, raw []byte) *APIError {
 	e := &APIError{Method: method, Path: path, Status: status}
 	var body errorBody
 	if json.Unmarshal(raw, &body) == nil && body.Error != nil {
-		e.Code, e.Message = body.Error.Code, body.Error.Message
-		e.Reason, e.Rule, e.PolicyHash = body.Error.Reason, body.Error.Rule, body.Error.PolicyHash
+		// Kept as sent, line breaks included (a policy error lists its lines), but without
+		// control characters: the text may end up on a terminal.
+		e.Code, e.Message = noControls(body.Error.Code), noControls(body.Error.Message)
+		e.Reason, e.Rule, e.PolicyHash = noControls(body.Error.Reason), noControls(body.Error.Rule), noControls(body.Error.PolicyHash)
 		return e
 	}
 	e.Message = printablePrefix(string(raw), 200)
@@ -139,4 +141,13 @@ func printablePrefix(s string, n int) string {
 		s = string(r[:n]) + "…"
 	}
 	return s
+}
+
+func noControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
