@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -419,8 +420,12 @@ type provisionResponse struct {
 	Agents []provisionedView `json:"agents"`
 }
 
-// maxLabels bounds an agent's labels.
-const maxLabels = 64
+// Bounds of an agent's labels.
+const (
+	maxLabels        = 64
+	maxLabelKeyLen   = 64
+	maxLabelValueLen = 256
+)
 
 func (h *handler) provisionAgents(w http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	var req provisionRequest
@@ -449,8 +454,15 @@ func (h *handler) provisionAgents(w http.ResponseWriter, r *http.Request, op pay
 			return 0, nil, badRequest(fmt.Sprintf("agents[%d].external_id %q appears twice in the batch", i, truncate(a.ExternalID)), nil)
 		case len(a.Name) > maxNameLen:
 			return 0, nil, badRequest(fmt.Sprintf("agents[%d].name is longer than %d bytes", i, maxNameLen), nil)
+		case strings.TrimSpace(a.ExternalID) != a.ExternalID || !utf8.ValidString(a.ExternalID):
+			return 0, nil, badRequest(fmt.Sprintf("agents[%d].external_id must be UTF-8 without surrounding spaces", i), nil)
 		case len(a.Labels) > maxLabels:
 			return 0, nil, badRequest(fmt.Sprintf("agents[%d].labels has more than %d entries", i, maxLabels), nil)
+		}
+		for k, v := range a.Labels {
+			if k == "" || len(k) > maxLabelKeyLen || len(v) > maxLabelValueLen {
+				return 0, nil, badRequest(fmt.Sprintf("agents[%d].labels: a key has 1 to %d bytes and a value at most %d", i, maxLabelKeyLen, maxLabelValueLen), nil)
+			}
 		}
 		seen[a.ExternalID] = true
 		name := a.Name

@@ -639,6 +639,8 @@ func TestOperatorBadInput(t *testing.T) {
 		{"no agents", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[]}`, 400, CodeBadRequest, "1 to 1000 agents"},
 		{"no fleet id", "POST", "/v1/agents", `{"agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "fleet_id is required"},
 		{"no external id", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"name":"z"}]}`, 400, CodeBadRequest, "agents[0].external_id is required"},
+		{"spaced external id", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"external_id":" z"}]}`, 400, CodeBadRequest, "surrounding spaces"},
+		{"empty label key", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"external_id":"z","labels":{"":"v"}}]}`, 400, CodeBadRequest, "labels: a key"},
 		{"twice in a batch", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","agents":[{"external_id":"z"},{"external_id":"z"}]}`, 400, CodeBadRequest, "appears twice"},
 		{"group of another fleet", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","group_id":"` + otherGroup.ID + `","agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "not a group of fleet"},
 		{"unknown group", "POST", "/v1/agents", `{"fleet_id":"` + e.Fleet.ID + `","group_id":"grp_missing","agents":[{"external_id":"z"}]}`, 400, CodeBadRequest, "not a group of fleet"},
