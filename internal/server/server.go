@@ -73,7 +73,9 @@ type Server struct {
 
 // New validates cfg, unseals custody, opens the database (running its migrations), builds the
 // payments service, its metrics and the HTTP handler, and binds cfg.Listen. Nothing listens if
-// any step fails, and whatever was opened is closed again. The caller then runs Serve, or Close.
+// any step fails, and whatever was opened is closed again. opt.Vault, when given, belongs to the
+// Server from the call on: it is wiped when New fails and by Close or Serve otherwise. The caller
+// then runs Serve, or Close.
 func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	cfg.Complete()
 	if err := cfg.validate(opt.Vault == nil); err != nil {
@@ -82,7 +84,13 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 		}
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: opt.Logger, now: opt.Now}
+	// From here on the Server owns opt.Vault: Close wipes it if a step fails.
+	s := &Server{cfg: cfg, log: opt.Logger, now: opt.Now, vault: opt.Vault}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -91,13 +99,6 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
-
-	s.vault = opt.Vault
 	if s.vault == nil {
 		if s.vault, err = unseal(cfg); err != nil {
 			return nil, fmt.Errorf("unseal %s: %w", cfg.DataDir, err)

@@ -802,3 +802,34 @@ func TestCheckpoint(t *testing.T) {
 		t.Fatalf("checkpoints %d → %d → %d, want one more and then none", before, after, count())
 	}
 }
+
+// TestNewFailureWipesGivenVault: a vault handed to New is wiped whatever step fails, early
+// (configuration) or late (the listen address is taken).
+func TestNewFailureWipesGivenVault(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	cfg := testConfig(t)
+	cfg.HTTP.WriteTimeout = time.Second
+	v := randomVault(t)
+	var ve *ValidationError
+	if _, err := New(context.Background(), cfg, Options{Logger: logger, Vault: v}); !errors.As(err, &ve) {
+		t.Fatalf("invalid config: %v", err)
+	}
+	if _, err := v.Key(hd.Path{}); !errors.Is(err, custody.ErrSealed) {
+		t.Fatalf("vault open after a refused configuration: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg = testConfig(t)
+	cfg.Listen = ln.Addr().String()
+	v = randomVault(t)
+	if _, err := New(context.Background(), cfg, Options{Logger: logger, Vault: v}); err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Fatalf("address in use: %v", err)
+	}
+	if _, err := v.Key(hd.Path{}); !errors.Is(err, custody.ErrSealed) {
+		t.Fatalf("vault open after a failed listen: %v", err)
+	}
+}
