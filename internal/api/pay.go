@@ -68,8 +68,8 @@ func (h *handler) pay(w http.ResponseWriter, r *http.Request, id payments.AgentI
 	return http.StatusOK, signedOf(res), nil
 }
 
-// paymentStatus is an answer of GET /v1/payments/{id}: the POST answer of the
-// payment's state plus its status.
+// The answers of GET /v1/payments/{id}: the POST answer of the payment's state
+// plus its status.
 type (
 	signedStatus struct {
 		signedResponse
