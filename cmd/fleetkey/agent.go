@@ -102,7 +102,7 @@ func readAgentsFile(path string) ([]sdk.NewAgent, error) {
 	return out, nil
 }
 
-func runAgentCreate(env *cliEnv, args []string) error {
+func runAgentCreate(env *cliEnv, args []string) (err error) {
 	fs := newFlagSet(env, "agent create", "--fleet ID [--group ID] (--external-id X | --from-file F) [flags]",
 		"Provision agents; write each new agent's token to a new 0600 file.")
 	cf := addClientFlags(fs)
@@ -199,14 +199,17 @@ func runAgentCreate(env *cliEnv, args []string) error {
 		Token     string `json:"token,omitempty"` // only with --print-token
 	}
 	results := make([]result, len(out))
+	var lost []error // tokens received but not written: the agents need a new credential
 	for i, p := range out {
 		r := result{ProvisionedAgent: p}
 		if f := files[p.Agent.ExternalID]; f != nil && p.Created && p.Token != "" {
-			if err := writeToken(f, p.Token); err != nil {
-				return err
-			}
 			delete(files, p.Agent.ExternalID)
-			r.TokenFile = f.Name()
+			if err := writeToken(f, p.Token); err != nil {
+				os.Remove(f.Name())
+				lost = append(lost, fmt.Errorf("agent %s: %w (issue another: fleetkey agent credential %s --token-out FILE)", p.Agent.ID, err, p.Agent.ID))
+			} else {
+				r.TokenFile = f.Name()
+			}
 		}
 		if *printToken && p.Token != "" {
 			r.Token = p.Token.Reveal()
@@ -214,8 +217,16 @@ func runAgentCreate(env *cliEnv, args []string) error {
 		results[i] = r
 	}
 	if *asJSON {
-		return printJSON(env.stdout, map[string]any{"agents": results})
+		if err := printJSON(env.stdout, map[string]any{"agents": results}); err != nil {
+			return err
+		}
+		return errors.Join(lost...)
 	}
+	defer func() {
+		if len(lost) > 0 && err == nil {
+			err = errors.Join(lost...)
+		}
+	}()
 	for _, r := range results {
 		state := "created"
 		if !r.Created {
