@@ -120,8 +120,18 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	if s.audit, err = audit.New(audit.Options{Signer: auditKey, Now: s.now}); err != nil {
 		return nil, err
 	}
-	if s.checkpointed, err = lastCheckpoint(ctx, s.store); err != nil {
+	last, err := lastCheckpoint(ctx, s.store)
+	if err != nil {
 		return nil, err
+	}
+	// A database checkpointed by another audit key belongs to another root: its agents' keys
+	// would not derive from this seal either. Refuse rather than sign next to it.
+	if last != nil && !strings.EqualFold(last.Signer, auditKey.Address().Hex()) {
+		return nil, fmt.Errorf("database %s is checkpointed by audit key %s, but the seal in %s derives %s: the database belongs to another root seed",
+			cfg.DB, last.Signer, cfg.DataDir, auditKey.Address().Hex())
+	}
+	if last != nil {
+		s.checkpointed = last.Seq
 	}
 	if s.svc, err = payments.New(payments.Config{Store: s.store, Keys: s.vault, Registry: s.reg, Audit: s.audit, Now: s.now}); err != nil {
 		return nil, err
@@ -207,16 +217,17 @@ func unseal(cfg Config) (*custody.Vault, error) {
 	return custody.Unseal(req)
 }
 
-func lastCheckpoint(ctx context.Context, st store.Store) (uint64, error) {
-	var seq uint64
+// lastCheckpoint returns the newest audit checkpoint, nil when there is none.
+func lastCheckpoint(ctx context.Context, st store.Store) (*store.AuditCheckpoint, error) {
+	var last *store.AuditCheckpoint
 	err := st.ReadTx(ctx, func(rt store.ReadTx) error {
 		cps, err := rt.AuditCheckpoints(ctx)
 		if len(cps) > 0 {
-			seq = cps[len(cps)-1].Seq
+			last = &cps[len(cps)-1]
 		}
 		return err
 	})
-	return seq, err
+	return last, err
 }
 
 // NewLogger returns the daemon's logger: log/slog JSON (or text) lines on w at the configured

@@ -833,3 +833,21 @@ func TestNewFailureWipesGivenVault(t *testing.T) {
 		t.Fatalf("vault open after a failed listen: %v", err)
 	}
 }
+
+// TestNewRefusesAnotherRootsDatabase: a database checkpointed under one root's audit key is
+// refused by a daemon unsealing another root.
+func TestNewRefusesAnotherRootsDatabase(t *testing.T) {
+	cfg := testConfig(t)
+	r := start(t, cfg)
+	ctx := context.Background()
+	if _, err := payments.BootstrapAdmin(ctx, r.store, r.Audit(), "root", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.stop(); err != nil { // signs a checkpoint at shutdown
+		t.Fatal(err)
+	}
+	_, err := New(ctx, cfg, Options{Logger: slog.New(slog.DiscardHandler), Vault: randomVault(t)})
+	if err == nil || !strings.Contains(err.Error(), "belongs to another root seed") {
+		t.Fatalf("another root's database: %v", err)
+	}
+}
