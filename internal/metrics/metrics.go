@@ -57,9 +57,10 @@ type Config struct {
 
 // Metrics holds fleetkey's collectors and the registry they are exposed from.
 type Metrics struct {
-	reg      *prometheus.Registry
-	store    store.Store
-	assets   *signer.Registry
+	reg   *prometheus.Registry
+	store store.Store
+	// symbols maps "network address" (address in lower case) to the asset's symbol.
+	symbols  map[string]string
 	log      *slog.Logger
 	payments *prometheus.CounterVec
 	amount   *prometheus.CounterVec
@@ -75,7 +76,12 @@ func New(cfg Config) (*Metrics, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("metrics: config has no store")
 	}
-	m := &Metrics{reg: prometheus.NewRegistry(), store: cfg.Store, assets: cfg.Assets, log: cfg.Logger}
+	m := &Metrics{reg: prometheus.NewRegistry(), store: cfg.Store, symbols: map[string]string{}, log: cfg.Logger}
+	if cfg.Assets != nil {
+		for _, a := range cfg.Assets.Assets() {
+			m.symbols[a.Network+" "+strings.ToLower(a.Address.Hex())] = a.Symbol
+		}
+	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -138,12 +144,8 @@ func (m *Metrics) assetLabel(network, address string) string {
 	if network == "" && address == "" {
 		return ""
 	}
-	if m.assets != nil {
-		for _, a := range m.assets.Assets() {
-			if a.Network == network && strings.EqualFold(a.Address.Hex(), address) {
-				return a.Symbol
-			}
-		}
+	if sym, ok := m.symbols[network+" "+strings.ToLower(address)]; ok {
+		return sym
 	}
 	return strings.ToLower(address)
 }
