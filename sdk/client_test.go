@@ -172,7 +172,9 @@ func TestOperatorRoutes(t *testing.T) {
 			func() (any, error) { return c.Policies(ctx, sdk.LevelGroup, "gr_1") }, "", "",
 			func(v any) bool { p := v.(*sdk.PolicyVersions); return p.Active == nil && len(p.Versions) == 1 }},
 		{"approvals", "GET /v1/approvals", 200, `{"approvals":[` + apprJSON + `]}`,
-			func() (any, error) { return c.Approvals(ctx, sdk.ApprovalFilter{Status: "pending", Limit: 5}) }, "limit=5&status=pending", "",
+			func() (any, error) {
+				return c.Approvals(ctx, sdk.ApprovalFilter{Status: "pending", Approver: "alice", Limit: 5})
+			}, "approver=alice&limit=5&status=pending", "",
 			func(v any) bool {
 				a := v.([]sdk.Approval)
 				return a[0].Payment.AmountMicro == 30000 && a[0].Votes[0].Approver == "alice"
@@ -188,9 +190,9 @@ func TestOperatorRoutes(t *testing.T) {
 			func(v any) bool { return v.(*sdk.Approval).Status == sdk.ApprovalDenied }},
 		{"authorizations", "GET /v1/authorizations", 200, `{"authorizations":[` + authJSON + `]}`,
 			func() (any, error) {
-				return c.Authorizations(ctx, sdk.AuthorizationFilter{AgentID: "ag_1", Status: "signed"})
+				return c.Authorizations(ctx, sdk.AuthorizationFilter{AgentID: "ag_1", FleetID: "fl_1", Status: "signed,settled"})
 			},
-			"agent_id=ag_1&status=signed", "",
+			"agent_id=ag_1&fleet_id=fl_1&status=signed%2Csettled", "",
 			func(v any) bool {
 				p := v.(*sdk.AuthorizationPage)
 				return p.Next == "" && p.Authorizations[0].Amount == "30000"

@@ -261,6 +261,7 @@ func (c *Client) Policies(ctx context.Context, level, scopeID string) (*PolicyVe
 func (c *Client) Approvals(ctx context.Context, f ApprovalFilter) ([]Approval, error) {
 	q := url.Values{}
 	setIf(q, "status", f.Status)
+	setIf(q, "approver", f.Approver)
 	var out struct {
 		Approvals []Approval `json:"approvals"`
 	}
@@ -309,6 +310,7 @@ func (c *Client) Deny(ctx context.Context, id string) (*Approval, error) {
 func (c *Client) Authorizations(ctx context.Context, f AuthorizationFilter) (*AuthorizationPage, error) {
 	q := url.Values{}
 	setIf(q, "agent_id", f.AgentID)
+	setIf(q, "fleet_id", f.FleetID)
 	setIf(q, "status", f.Status)
 	var out AuthorizationPage
 	if _, err := c.do(ctx, http.MethodGet, "/v1/authorizations", pageQuery(q, f.After, f.Limit), nil, &out); err != nil {

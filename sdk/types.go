@@ -230,10 +230,12 @@ type Approval struct {
 	Payment         Authorization `json:"payment"`
 }
 
-// ApprovalFilter selects approvals; Status empty means the server's default (pending).
+// ApprovalFilter selects approvals. Status empty means the server's default (pending);
+// "all" lists every status. Approver keeps the approvals that name that approver.
 type ApprovalFilter struct {
-	Status string
-	Limit  int
+	Status   string
+	Approver string
+	Limit    int
 }
 
 // Authorization is a payment as the ledger records it (never the signed header).
@@ -261,11 +263,12 @@ type Authorization struct {
 	SettledAt   *time.Time `json:"settled_at,omitempty"`
 }
 
-// AuthorizationFilter selects authorizations; empty fields do not filter.
+// AuthorizationFilter selects authorizations; empty fields do not filter. Status may list
+// several statuses separated by commas.
 type AuthorizationFilter struct {
-	AgentID, Status string
-	After           string
-	Limit           int
+	AgentID, FleetID, Status string
+	After                    string
+	Limit                    int
 }
 
 // AuthorizationPage is one page of authorizations; Next is empty on the last page.

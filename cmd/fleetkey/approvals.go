@@ -15,7 +15,7 @@ func init() {
 	)
 }
 
-const approvalsHelp = `usage: fleetkey approvals list [--status pending|approved|denied|expired] [--limit N] [--json]
+const approvalsHelp = `usage: fleetkey approvals list [--status pending|approved|denied|expired|all] [--approver NAME] [--limit N] [--json]
        fleetkey approvals show ID [--json]
        fleetkey approvals approve ID [--json]
        fleetkey approvals deny ID [--json]
@@ -57,7 +57,8 @@ const approvalHeader = "ID\tSTATUS\tAGENT\tAMOUNT\tASSET\tPAY TO\tRESOURCE\tRULE
 func runApprovalsList(env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "approvals list", "[--status S] [--limit N] [--json]", "List approvals (default: pending).")
 	cf := addClientFlags(fs)
-	status := fs.String("status", "pending", "pending, approved, denied or expired")
+	status := fs.String("status", "pending", "pending, approved, denied, expired or all")
+	approver := fs.String("approver", "", "only approvals that name this approver")
 	limit := fs.Int("limit", 0, "at most this many (default: the server's)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseArgs(env, fs, args)
@@ -71,7 +72,7 @@ func runApprovalsList(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	as, err := c.Approvals(context.Background(), sdk.ApprovalFilter{Status: *status, Limit: *limit})
+	as, err := c.Approvals(context.Background(), sdk.ApprovalFilter{Status: *status, Approver: *approver, Limit: *limit})
 	if err != nil {
 		return apiError(err, *cf.api)
 	}
