@@ -62,6 +62,8 @@ type APIError struct {
 	PolicyHash   string
 }
 
+// Error says which request failed and how, with the server's message and, for a denial,
+// the reason and the rule.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sdk: %s %s: %d", e.Method, e.Path, e.Status)
