@@ -60,6 +60,9 @@ func runMCP(env *cliEnv, args []string) error {
 	if *timeout <= 0 || *maxWait < 0 || *maxResponse <= 0 {
 		return errors.New("--timeout and --max-response-body must be positive and --max-approval-wait not negative")
 	}
+	if *maxWait >= *timeout {
+		return fmt.Errorf("--max-approval-wait (%s) must be shorter than --timeout (%s), or the request ends before the approval can arrive", *maxWait, *timeout)
+	}
 	if *httpAddr != "" {
 		if err := sidecar.CheckListen(*httpAddr, *allowRemote); err != nil {
 			return fmt.Errorf("%w\nhint: pass --allow-remote to listen there anyway", err)

@@ -61,6 +61,9 @@ func runSidecar(env *cliEnv, args []string) error {
 	if *timeout <= 0 || *maxWait < 0 || *maxBody <= 0 {
 		return errors.New("--timeout and --max-body must be positive and --max-approval-wait not negative")
 	}
+	if *maxWait >= *timeout {
+		return fmt.Errorf("--max-approval-wait (%s) must be shorter than --timeout (%s), or the request ends before the approval can arrive", *maxWait, *timeout)
+	}
 	if err := sidecar.CheckListen(*listen, *allowRemote); err != nil {
 		return fmt.Errorf("%w\nhint: pass --allow-remote to listen there anyway", err)
 	}
