@@ -40,6 +40,11 @@ name: adapters-test
 allow_http: true
 limits:
   per_payment: "0.05"
+approval:
+  above: "0.02"
+  quorum: 1
+  approvers: [alice]
+  expires_after: 10m
 max_validity: 2m
 `
 
@@ -138,8 +143,8 @@ func (s *syncBuffer) String() string {
 
 // TestMCPCommandStdio runs `fleetkey mcp` in-process over stdin/stdout against the real API,
 // and drives it with the Go MCP SDK's client: two tools, budget_status from GET /v1/agent, a
-// paid fetch signed by fleetkey, a denial with the policy's reason and rule, and max_amount
-// refusing before fleetkey is asked. The token never reaches the resource server or the log.
+// paid fetch signed by fleetkey, a denial with the policy's reason and rule, max_amount
+// refusing before fleetkey is asked, and a payment left waiting for approval. The token never reaches the resource server or the log.
 func TestMCPCommandStdio(t *testing.T) {
 	a := newAdaptersAPI(t)
 	inR, inW := io.Pipe()
@@ -147,7 +152,7 @@ func TestMCPCommandStdio(t *testing.T) {
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(&cliEnv{stdin: inR, stdout: outW, stderr: stderr}, []string{"mcp", "--api", a.url, "--token-file", a.tokenFile})
+		done <- run(&cliEnv{stdin: inR, stdout: outW, stderr: stderr}, []string{"mcp", "--api", a.url, "--token-file", a.tokenFile, "--max-approval-wait", "0s"})
 		outW.Close()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -214,6 +219,16 @@ func TestMCPCommandStdio(t *testing.T) {
 	}
 	if n := len(a.env.Authorizations(a.agentID)); n != 1 {
 		t.Errorf("%d authorizations after a denial and a capped fetch, want 1", n)
+	}
+	// Above the approval threshold, with no wait allowed: the payment stays reserved for the
+	// approvers and the tool says so.
+	big := newAdaptersResource(t, "30000")
+	res, text = callTool(mcpserver.ToolFetch, map[string]any{"url": big.url})
+	if !res.IsError || !strings.Contains(text, "approval_pending") {
+		t.Errorf("fetch needing approval (error %v): %s", res.IsError, text)
+	}
+	if as := a.env.Authorizations(a.agentID); len(as) != 2 || as[1].Status != store.AuthReserved || big.paid != 0 {
+		t.Errorf("ledger after the approval case: %+v, paid %d", as, big.paid)
 	}
 	if paid.paid != 1 || dear.paid != 0 {
 		t.Errorf("paid requests: %d and %d", paid.paid, dear.paid)
