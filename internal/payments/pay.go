@@ -301,8 +301,23 @@ func checkRequest(r PayRequest) (origin string, err error) {
 // load reads, in one snapshot, what the decision needs: the idempotency record
 // first (a replay needs nothing else), then the agent, its active key, the policies
 // of its three levels and the window totals they read.
+//
+// With a store that versions its state (stateVersioner) the agent, key, names and
+// policies come from the service's cache while the store reports no change since
+// they were read; the idempotency record and the window totals are always read.
 func (s *Service) load(ctx context.Context, agentID, idemKey string, now time.Time) (payState, error) {
-	var st payState
+	var (
+		st        payState
+		version   uint64
+		versioned bool
+		cached    *agentState
+	)
+	if sv, ok := s.store.(stateVersioner); ok {
+		// Read before the state it stamps: a change committed after this read
+		// changes the version, so the entry loaded below is never used after it.
+		version, versioned = sv.StateVersion(), true
+		cached = s.agents.get(agentID, version)
+	}
 	err := s.store.ReadTx(ctx, func(rt store.ReadTx) error {
 		st = payState{}
 		prev, err := rt.AuthorizationByIdempotencyKey(ctx, agentID, idemKey)
@@ -313,44 +328,20 @@ func (s *Service) load(ctx context.Context, agentID, idemKey string, now time.Ti
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if st.agent, err = rt.Agent(ctx, agentID); err != nil {
-			return err
-		}
-		if st.agent.Status != store.AgentActive {
-			return &store.StateError{Entity: "agent", ID: agentID, Status: string(st.agent.Status), Op: "pay"}
-		}
-		if st.key, err = rt.ActiveKey(ctx, agentID); err != nil {
-			return err
-		}
-		if st.fleetName, err = s.names.fleet(ctx, rt, st.agent.FleetID); err != nil {
-			return err
-		}
-		if st.groupName, err = s.names.group(ctx, rt, st.agent.GroupID); err != nil {
-			return err
-		}
-		for _, lv := range []struct {
-			level store.Level
-			scope string
-			dst   **policy.Policy
-		}{
-			{store.LevelFleet, st.agent.FleetID, &st.set.Fleet},
-			{store.LevelGroup, st.agent.GroupID, &st.set.Group},
-			{store.LevelAgent, st.agent.ID, &st.set.Agent},
-		} {
-			if lv.scope == "" {
-				continue
-			}
-			rec, err := rt.ActivePolicy(ctx, lv.level, lv.scope)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
+		as := cached
+		if as == nil {
+			if as, err = s.loadAgent(ctx, rt, agentID); err != nil {
 				return err
 			}
-			if *lv.dst, err = s.parsePolicy(rec); err != nil {
-				return err
+			if versioned {
+				as.version = version
+				s.agents.put(as)
 			}
 		}
+		if as.agent.Status != store.AgentActive {
+			return &store.StateError{Entity: "agent", ID: agentID, Status: string(as.agent.Status), Op: "pay"}
+		}
+		st.agent, st.key, st.fleetName, st.groupName, st.set = as.agent, as.key, as.fleetName, as.groupName, as.set
 		spec := st.set.SnapshotSpec()
 		st.snap.Spend = make(map[policy.SpendKey]policy.Spend, len(spec.Windows))
 		for _, k := range spec.Windows {
@@ -368,6 +359,55 @@ func (s *Service) load(ctx context.Context, agentID, idemKey string, now time.Ti
 		return nil
 	})
 	return st, err
+}
+
+// loadAgent reads an agent's state for deciding its payments. An agent that is not
+// active is returned as it is, without key or policies (and cached so): the caller
+// refuses its payments.
+func (s *Service) loadAgent(ctx context.Context, rt store.ReadTx, agentID string) (*agentState, error) {
+	var (
+		as  agentState
+		err error
+	)
+	if as.agent, err = rt.Agent(ctx, agentID); err != nil {
+		return nil, err
+	}
+	if as.agent.Status != store.AgentActive {
+		return &as, nil
+	}
+	if as.key, err = rt.ActiveKey(ctx, agentID); err != nil {
+		return nil, err
+	}
+	if as.fleetName, err = s.names.fleet(ctx, rt, as.agent.FleetID); err != nil {
+		return nil, err
+	}
+	if as.groupName, err = s.names.group(ctx, rt, as.agent.GroupID); err != nil {
+		return nil, err
+	}
+	for _, lv := range []struct {
+		level store.Level
+		scope string
+		dst   **policy.Policy
+	}{
+		{store.LevelFleet, as.agent.FleetID, &as.set.Fleet},
+		{store.LevelGroup, as.agent.GroupID, &as.set.Group},
+		{store.LevelAgent, as.agent.ID, &as.set.Agent},
+	} {
+		if lv.scope == "" {
+			continue
+		}
+		rec, err := rt.ActivePolicy(ctx, lv.level, lv.scope)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if *lv.dst, err = s.parsePolicy(rec); err != nil {
+			return nil, err
+		}
+	}
+	return &as, nil
 }
 
 // replay answers a request whose idempotency key is already used: the stored

@@ -51,6 +51,8 @@ type Service struct {
 	// commit group-commits the per-payment writes.
 	commit *committer
 	names  nameCache
+	// agents caches what payments read about their agent (see load).
+	agents agentCache
 }
 
 // nameCache maps fleet and group ids to their names. The store has no way to

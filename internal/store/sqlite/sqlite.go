@@ -48,6 +48,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fleetkey/fleetkey/internal/store"
@@ -76,6 +77,12 @@ type Store struct {
 	wst   map[string]*sql.Stmt
 	rst   map[string]*sql.Stmt
 	close func() error
+
+	// version is StateVersion; dataVersion the write connection's last
+	// PRAGMA data_version (changed only by commits of other connections, that is
+	// of other processes: this one writes through that connection alone).
+	version     atomic.Uint64
+	dataVersion int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -158,8 +165,40 @@ func (s *Store) Close() error { return s.close() }
 
 // Tx runs fn in a write transaction (BEGIN IMMEDIATE on the single write connection).
 func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.run(ctx, s.w, s.wst, func(t *tx) error { return fn(t) })
+	changed := false
+	err := s.run(ctx, s.w, s.wst, func(t *tx) error {
+		// Another process's commit since this connection's last transaction may
+		// have changed any state: count it as a change.
+		var dv int64
+		if err := t.queryRow(ctx, qDataVersion).Scan(&dv); err != nil {
+			return fmt.Errorf("sqlite: data version: %w", err)
+		}
+		if dv != s.dataVersion {
+			s.dataVersion = dv
+			s.version.Add(1)
+		}
+		defer func() { changed = t.stateChanged }()
+		return fn(t)
+	})
+	if changed {
+		// After the commit (or rollback), never before: a reader that saw the new
+		// version must also see the new state. Counted even when the transaction
+		// did not commit; a spurious change only costs a cache its entries.
+		s.version.Add(1)
+	}
+	return err
 }
+
+// StateVersion changes (grows) after every write transaction of this Store that
+// changed a fleet, group, agent, key, credential or policy, once that transaction
+// has ended, and after a write transaction of this Store that follows a commit by
+// another process on the same file. A cache of that state, stamped with the
+// version read before the state was, is current while the version is unchanged:
+// a change by this process is seen as soon as its Tx returns; one by another
+// process, from the end of this process's next write transaction.
+func (s *Store) StateVersion() uint64 { return s.version.Load() }
+
+var qDataVersion = q(`PRAGMA data_version`)
 
 // ReadTx runs fn in a read transaction on the read pool.
 func (s *Store) ReadTx(ctx context.Context, fn func(store.ReadTx) error) error {

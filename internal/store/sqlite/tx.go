@@ -32,6 +32,16 @@ type tx struct {
 	// Within a write transaction nobody else can append, so the next record's
 	// predecessor needs no query.
 	head *store.AuditRecord
+	// stateChanged is set by any statement that changes a fleet, group, agent,
+	// key, credential or policy (see Store.StateVersion).
+	stateChanged bool
+}
+
+// stateWrites are the statements that change state a StateVersion user may cache.
+var stateWrites = map[string]bool{
+	qFleetIns: true, qFleetTrea: true, qGroupIns: true, qAgentIns: true, qAgentStat: true,
+	qKeyIns: true, qKeyStat: true, qCredIns: true, qCredRevoke: true, qCredRevAll: true,
+	qPolicyOff: true, qPolicyIns: true,
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -96,6 +106,9 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 		res sql.Result
 		err error
 	)
+	if stateWrites[query] {
+		t.stateChanged = true
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		res, err = st.ExecContext(ctx, args...)
 	} else {
