@@ -32,9 +32,10 @@ var (
 
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	// The payers sign authorizations valid for five minutes: the chain may
-	// run a minute ahead of the clock so that settlements do not wait for it.
-	d, err := devnet.Start(ctx, devnet.Config{ChainID: testChainID, Listen: "127.0.0.1:0", MaxTimestampLead: time.Minute})
+	// Settlements come faster than one a second: let the chain run ahead of
+	// the clock so that they do not wait for it, but far less than v1's
+	// authorization validity (60 s from signing).
+	d, err := devnet.Start(ctx, devnet.Config{ChainID: testChainID, Listen: "127.0.0.1:0", MaxTimestampLead: 40 * time.Second})
 	if err != nil {
 		cancel()
 		fmt.Fprintln(os.Stderr, "devnet:", err)
