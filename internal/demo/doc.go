@@ -2,7 +2,8 @@
 // signing service: a paid HTTP API speaking x402 (v2, and v1 where the chain
 // has a v1 network name) with a few honest endpoints and four hostile ones a
 // careful signer must refuse, the demo fleet (groups, agents and their
-// policies in internal/policy's YAML), and simulated agent traffic that pays
+// policies in internal/policy's YAML, provisioned through the operator API
+// with the SDK), and simulated agent traffic that pays
 // through any x402.Payer and reports what happened to each request, with a
 // Summary for a live terminal view.
 //

@@ -20,6 +20,7 @@ const Approver = "alice"
 // Default paces of simulated agents: the mean time between two requests of
 // one agent.
 const (
+	// DefaultPace is the pace of every other demo agent.
 	DefaultPace = 5 * time.Second
 	// RunawayPace is the pace of the runaway agent, well above its per-minute
 	// rate limit so that the limit shows.
