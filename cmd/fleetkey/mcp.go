@@ -101,6 +101,7 @@ func runMCP(env *cliEnv, args []string) error {
 	hs := &http.Server{
 		Handler:           logSidecarRequests(log, mcpserver.NewHTTPHandler(srv)),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

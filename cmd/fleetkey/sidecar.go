@@ -88,6 +88,9 @@ func runSidecar(env *cliEnv, args []string) error {
 	srv := &http.Server{
 		Handler:           logSidecarRequests(log, h),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Bodies are read whole before anything is sent on: a slow client must not hold
+		// the sidecar.
+		ReadTimeout: time.Minute,
 		// The handler bounds each exchange with --timeout; leave room to write the error.
 		WriteTimeout: *timeout + 10*time.Second,
 		IdleTimeout:  2 * time.Minute,

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/fleetkey/fleetkey/internal/mcpserver"
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/sidecar"
 )
@@ -100,5 +103,60 @@ func TestSidecarCommand(t *testing.T) {
 	log := stderr.String()
 	if strings.Contains(log, a.token) || strings.Contains(log, "q=1") || !strings.Contains(log, `"payment":"amount=10000`) {
 		t.Errorf("log holds the token or the query, or lacks the payment:\n%s", log)
+	}
+}
+
+// TestMCPCommandHTTP runs `fleetkey mcp --http` in-process (through its request logging) and
+// drives it with the SDK's streamable HTTP client; SIGINT stops it.
+func TestMCPCommandHTTP(t *testing.T) {
+	a := newAdaptersAPI(t)
+	outR, outW := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(&cliEnv{stdin: strings.NewReader(""), stdout: outW, stderr: stderr},
+			[]string{"mcp", "--api", a.url, "--token-file", a.tokenFile, "--http", "127.0.0.1:0"})
+		outW.Close()
+	}()
+	line, err := bufio.NewReader(outR).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listen line: %v; log:\n%s", err, stderr)
+	}
+	endpoint, ok := strings.CutPrefix(strings.TrimSpace(line), "mcp server listening on ")
+	if !ok {
+		t.Fatalf("stdout %q", line)
+	}
+	go io.Copy(io.Discard, outR)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test-llm", Version: "1"}, nil).
+		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v; log:\n%s", err, stderr)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: mcpserver.ToolBudget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if res.IsError || !strings.Contains(string(b), a.agentID) {
+		t.Errorf("budget_status over HTTP: %s", b)
+	}
+	cs.Close()
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d; log:\n%s", code, stderr)
+		}
+	case <-ctx.Done():
+		t.Fatal("fleetkey mcp --http did not stop on SIGINT")
+	}
+	if strings.Contains(stderr.String(), a.token) {
+		t.Error("the log holds the token")
 	}
 }
