@@ -104,19 +104,22 @@ type Env struct {
 	manifest Manifest
 	out      io.Writer
 
-	net      *devnet.Devnet
-	fac      *facilitator.Facilitator
-	facSrv   *http.Server
-	facLn    net.Listener
-	demoAPI  *demo.PaidAPI
-	demoSrv  *http.Server
-	demoLn   net.Listener
-	srv      *server.Server
-	logFile  *os.File
-	fleet    *provisioned
-	reused   bool
-	sum      *demo.Summary
-	approved *approver
+	net       *devnet.Devnet
+	fac       *facilitator.Facilitator
+	facSrv    *http.Server
+	facLn     net.Listener
+	demoAPI   *demo.PaidAPI
+	demoSrv   *http.Server
+	demoLn    net.Listener
+	srv       *server.Server
+	stopSrv   context.CancelFunc
+	srvDone   chan error
+	logFile   *os.File
+	fleet     *provisioned
+	fleetName string
+	reused    bool
+	sum       *demo.Summary
+	approved  *approver
 
 	closeOnce sync.Once
 }
@@ -212,13 +215,19 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 		return nil, err
 	}
 
+	// The daemon serves from here on, so that the fleet is provisioned through its API.
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	e.stopSrv, e.srvDone = stopSrv, make(chan error, 1)
+	go func() { e.srvDone <- e.srv.Serve(srvCtx) }()
+
 	spec, err := demo.Fleet(ChainID, tok.Address, merchant.Address)
 	if err != nil {
 		return nil, err
 	}
-	if e.fleet, err = provision(ctx, e.srv.Service(), e.dir, treasury.Address.Hex(), spec); err != nil {
+	if e.fleet, err = provision(ctx, e.srv.URL(), e.dir, treasury.Address.Hex(), spec); err != nil {
 		return nil, err
 	}
+	e.fleetName = spec.Name
 	if err := e.fund(ctx); err != nil {
 		return nil, err
 	}
@@ -298,14 +307,14 @@ func (e *Env) fund(ctx context.Context) error {
 	sender := chain.NewSender(e.net.Client(), acct.Address, opts.Signer, chainID)
 	token := e.net.Token().Address
 	var txs []common.Hash
-	for _, a := range e.fleet.agents {
-		data, err := abi.Pack("mint", common.HexToAddress(a.address), FundAmount)
+	for _, a := range e.fleet.Agents {
+		data, err := abi.Pack("mint", common.HexToAddress(a.Address), FundAmount)
 		if err != nil {
 			return err
 		}
 		tx, err := sender.Send(ctx, chain.Tx{To: &token, Data: data})
 		if err != nil {
-			return fmt.Errorf("devmode: fund %s: %w", a.spec.Name, err)
+			return fmt.Errorf("devmode: fund %s: %w", a.Name, err)
 		}
 		txs = append(txs, tx.Hash())
 	}
@@ -340,12 +349,12 @@ func (e *Env) buildManifest(treasury, merchant common.Address) Manifest {
 		Treasury: treasury.Hex(), Merchant: merchant.Hex(),
 		AdminTokenFile: abs(datadir.AdminToken), Approver: demo.Approver, ApproverTokenFile: abs(ApproverTokenFile),
 		PassphraseFile: abs(PassphraseFile), DataDir: dataDir, LogFile: abs(LogFile),
-		Fleet:   ManifestFleet{ID: e.fleet.fleet.ID, Name: e.fleet.fleet.Name},
+		Fleet:   ManifestFleet{ID: e.fleet.FleetID, Name: e.fleetName},
 		Traffic: !e.opt.NoTraffic, PID: os.Getpid(),
 	}
-	for _, a := range e.fleet.agents {
-		m.Agents = append(m.Agents, ManifestAgent{Name: a.spec.Name, ID: a.agent.ID, Group: a.spec.Group,
-			Address: common.HexToAddress(a.address).Hex(), TokenFile: absPath(a.tokenFile)})
+	for i, a := range e.fleet.Agents {
+		m.Agents = append(m.Agents, ManifestAgent{Name: a.Name, ID: a.ID, Group: a.Group,
+			Address: common.HexToAddress(a.Address).Hex(), TokenFile: absPath(e.fleet.TokenFiles[i])})
 	}
 	for _, ep := range e.demoAPI.Endpoints() {
 		m.DemoEndpoints = append(m.DemoEndpoints, ManifestEndpoint{Path: ep.Path, Price: ep.Price, Kind: string(ep.Kind), URL: m.DemoAPIURL + ep.Path})
@@ -368,11 +377,6 @@ func (e *Env) Run(ctx context.Context) error {
 	errc := make(chan error, 3)
 	go func() { errc <- serveHTTP("facilitator", e.facSrv, e.facLn) }()
 	go func() { errc <- serveHTTP("demo api", e.demoSrv, e.demoLn) }()
-	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSrv()
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- e.srv.Serve(srvCtx) }()
-
 	b, err := json.MarshalIndent(e.manifest, "", "  ")
 	if err != nil {
 		return err
@@ -401,11 +405,15 @@ func (e *Env) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err := <-errc:
 		runErr = err
-	case err := <-srvDone:
+	case err := <-e.srvDone:
 		runErr = fmt.Errorf("devmode: daemon stopped: %w", err)
-		srvDone <- err
+		e.srvDone <- err
 	}
-	fmt.Fprintln(e.out, "\nshutting down: traffic, demo api, facilitator, daemon, devnet")
+	if e.opt.NoTraffic {
+		fmt.Fprintln(e.out, "\nshutting down: demo api, facilitator, daemon, devnet")
+	} else {
+		fmt.Fprintln(e.out, "\nshutting down: traffic, demo api, facilitator, daemon, devnet")
+	}
 	stopRun()
 	wg.Wait()
 	if e.sum != nil {
@@ -416,8 +424,10 @@ func (e *Env) Run(ctx context.Context) error {
 	defer cancel()
 	e.demoSrv.Shutdown(shut)
 	e.facSrv.Shutdown(shut)
-	stopSrv()
-	if err := <-srvDone; err != nil && runErr == nil {
+	e.stopSrv()
+	err = <-e.srvDone
+	e.srvDone = nil
+	if err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr == nil {
@@ -452,7 +462,12 @@ func (e *Env) close() {
 		if e.facLn != nil {
 			e.facLn.Close()
 		}
-		if e.srv != nil {
+		switch {
+		case e.srvDone != nil:
+			// Serve shuts the daemon down: last checkpoint, database closed, seed wiped.
+			e.stopSrv()
+			<-e.srvDone
+		case e.srv != nil:
 			e.srv.Close()
 		}
 		if e.fac != nil {

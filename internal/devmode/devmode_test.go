@@ -197,6 +197,12 @@ func TestStartPayRestart(t *testing.T) {
 		t.Errorf("dev.json left after shutdown: %v", err)
 	}
 
+	// An agent whose token file is lost gets a new credential on the next start.
+	analyst, _ := m.Agent("analyst")
+	if err := os.Remove(analyst.TokenFile); err != nil {
+		t.Fatal(err)
+	}
+
 	// The second start reuses the state: the same agents at the same addresses, with their
 	// token files still valid, on a new chain where they are funded again.
 	r2 := start(t, dir, false)
@@ -225,6 +231,17 @@ func TestStartPayRestart(t *testing.T) {
 	}
 	if b, err := usd2.BalanceOf(&bind.CallOpts{Context: ctx}, common.HexToAddress(scout.Address)); err != nil || b.Cmp(FundAmount) != 0 {
 		t.Errorf("scout on the new chain: %v %v, want %s", b, err, FundAmount)
+	}
+	atok, err := os.ReadFile(analyst.TokenFile)
+	if err != nil {
+		t.Fatalf("the lost token file was not written again: %v", err)
+	}
+	ac, err := sdk.NewClient(m2.APIURL, string(atok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := ac.AgentIdentity(ctx); err != nil || id.AgentID != analyst.ID {
+		t.Errorf("analyst's new token: %+v %v", id, err)
 	}
 	payer2, err := sdk.NewPayer(m2.APIURL, string(tok))
 	if err != nil {

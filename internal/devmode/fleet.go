@@ -7,175 +7,103 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/datadir"
 	"github.com/fleetkey/fleetkey/internal/demo"
-	"github.com/fleetkey/fleetkey/internal/payments"
-	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/sdk"
 )
 
-// provisioned is the demo fleet as it is in the database.
+// provisioned is the demo fleet as the signing service knows it, with the agents' token files.
 type provisioned struct {
-	fleet  store.Fleet
-	agents []provisionedAgent
-	// policiesChanged counts the policies that were applied as new versions on this start.
-	policiesChanged int
+	*demo.ProvisionedFleet
+	// TokenFiles are the agents' token files, in the order of Agents.
+	TokenFiles []string
 }
 
-type provisionedAgent struct {
-	spec      demo.GroupAgent
-	agent     store.Agent
-	address   string
-	tokenFile string
-}
-
-// provision makes the database hold the demo fleet of spec, idempotently: the fleet and its
-// groups are found by name or created, the agents are provisioned by external id (their names),
-// every policy is applied (a policy already active is left alone), each agent has a token file
-// (a credential is issued for an agent whose file is missing), and the approver named by the
-// research policy has an operator credential in approverFile.
-func provision(ctx context.Context, svc *payments.Service, dir, treasury string, spec *demo.FleetSpec) (*provisioned, error) {
+// provision makes the running daemon at apiURL hold the demo fleet of spec, through the
+// operator API with the admin token, as an operator would: the fleet is created with its
+// treasury if it is missing, then demo.Provision finds or creates the groups, provisions the
+// agents by external id and applies every policy (an unchanged policy adds no version). Each
+// agent gets its token file (a new credential is issued to an agent whose file is missing), and
+// the approver named by the research policy gets an operator credential of role approver.
+func provision(ctx context.Context, apiURL, dir, treasury string, spec *demo.FleetSpec) (*provisioned, error) {
 	adminText, err := readToken(datadir.Path(dir, datadir.AdminToken))
 	if err != nil {
 		return nil, fmt.Errorf("devmode: admin token: %w", err)
 	}
-	admin, err := svc.AuthenticateOperator(ctx, adminText)
+	c, err := sdk.NewClient(apiURL, adminText, sdk.WithUserAgent("fleetkey-dev/1"))
 	if err != nil {
-		return nil, fmt.Errorf("devmode: admin token of %s: %w (start over with --fresh)", dir, err)
-	}
-	out := &provisioned{}
-	if out.fleet, err = findOrCreateFleet(ctx, svc, admin, spec.Name, treasury); err != nil {
 		return nil, err
 	}
-	if err := applyPolicy(ctx, svc, admin, store.LevelFleet, out.fleet.ID, spec.Policy, &out.policiesChanged); err != nil {
-		return nil, err
+	if _, err := c.OperatorIdentity(ctx); err != nil {
+		return nil, fmt.Errorf("devmode: the admin token of %s: %w (start over with --fresh)", dir, err)
 	}
-	for _, g := range spec.Groups {
-		group, err := findOrCreateGroup(ctx, svc, admin, out.fleet.ID, g.Name)
-		if err != nil {
-			return nil, err
-		}
-		if err := applyPolicy(ctx, svc, admin, store.LevelGroup, group.ID, g.Policy, &out.policiesChanged); err != nil {
-			return nil, err
-		}
-		news := make([]payments.NewAgent, len(g.Agents))
-		for i, a := range g.Agents {
-			news[i] = payments.NewAgent{ExternalID: a.Name, Name: a.Name, Labels: map[string]string{"demo": "true"}}
-		}
-		ps, err := svc.ProvisionAgents(ctx, payments.ProvisionRequest{
-			FleetID: out.fleet.ID, GroupID: group.ID, Agents: news, Actor: audit.OperatorActor(admin.CredentialID),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("devmode: provision group %s: %w", g.Name, err)
-		}
-		for i, p := range ps {
-			a := g.Agents[i]
-			if p.Agent.GroupID != group.ID {
-				return nil, fmt.Errorf("devmode: agent %s exists in another group; start over with --fresh", a.Name)
-			}
-			pa := provisionedAgent{spec: demo.GroupAgent{Group: g.Name, AgentSpec: a}, agent: p.Agent,
-				address: p.Key.Address, tokenFile: agentTokenPath(dir, a.Name)}
-			if err := ensureAgentToken(ctx, svc, admin, p, pa.tokenFile); err != nil {
-				return nil, err
-			}
-			if err := applyPolicy(ctx, svc, admin, store.LevelAgent, p.Agent.ID, a.Policy, &out.policiesChanged); err != nil {
-				return nil, err
-			}
-			out.agents = append(out.agents, pa)
+	fleets, err := c.Fleets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("devmode: %w", err)
+	}
+	if !hasFleet(fleets, spec.Name) {
+		if _, err := c.CreateFleet(ctx, spec.Name, treasury); err != nil {
+			return nil, fmt.Errorf("devmode: create fleet %s: %w", spec.Name, err)
 		}
 	}
-	if err := ensureApprover(ctx, svc, admin, filepath.Join(dir, ApproverTokenFile)); err != nil {
+	pf, err := demo.Provision(ctx, c, spec)
+	if err != nil {
+		return nil, fmt.Errorf("devmode: %w", err)
+	}
+	out := &provisioned{ProvisionedFleet: pf}
+	for _, a := range pf.Agents {
+		path := agentTokenPath(dir, a.Name)
+		if err := ensureAgentToken(ctx, c, a, path); err != nil {
+			return nil, err
+		}
+		out.TokenFiles = append(out.TokenFiles, path)
+	}
+	if err := ensureApprover(ctx, c, filepath.Join(dir, ApproverTokenFile)); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func findOrCreateFleet(ctx context.Context, svc *payments.Service, admin payments.OperatorIdentity, name, treasury string) (store.Fleet, error) {
-	fleets, err := svc.Fleets(ctx)
-	if err != nil {
-		return store.Fleet{}, err
-	}
+func hasFleet(fleets []sdk.Fleet, name string) bool {
 	for _, f := range fleets {
 		if f.Name == name {
-			return f, nil
+			return true
 		}
 	}
-	f, err := svc.CreateFleet(ctx, admin, name, treasury)
-	if err != nil {
-		return store.Fleet{}, fmt.Errorf("devmode: create fleet %s: %w", name, err)
-	}
-	return f, nil
-}
-
-func findOrCreateGroup(ctx context.Context, svc *payments.Service, admin payments.OperatorIdentity, fleetID, name string) (store.Group, error) {
-	groups, err := svc.Groups(ctx, fleetID)
-	if err != nil {
-		return store.Group{}, err
-	}
-	for _, g := range groups {
-		if g.Name == name {
-			return g, nil
-		}
-	}
-	g, err := svc.CreateGroup(ctx, admin, fleetID, name)
-	if err != nil {
-		return store.Group{}, fmt.Errorf("devmode: create group %s: %w", name, err)
-	}
-	return g, nil
-}
-
-// applyPolicy applies source at (level, scopeID) unless it is empty; re-applying the active
-// policy changes nothing.
-func applyPolicy(ctx context.Context, svc *payments.Service, admin payments.OperatorIdentity, level store.Level, scopeID, source string, changed *int) error {
-	if source == "" {
-		return nil
-	}
-	_, ch, err := svc.ApplyPolicy(ctx, admin, level, scopeID, "", source)
-	if err != nil {
-		return fmt.Errorf("devmode: policy of %s %s: %w", level, scopeID, err)
-	}
-	if ch {
-		*changed++
-	}
-	return nil
+	return false
 }
 
 // ensureAgentToken writes the token of a new agent to path, or, for an existing agent whose
 // token file is missing, issues it another credential.
-func ensureAgentToken(ctx context.Context, svc *payments.Service, admin payments.OperatorIdentity, p payments.Provisioned, path string) error {
-	defer p.Token.Wipe()
-	if p.Existing {
+func ensureAgentToken(ctx context.Context, c *sdk.Client, a demo.ProvisionedAgent, path string) error {
+	if !a.Created {
 		if _, err := os.Lstat(path); err == nil {
 			return nil
 		}
-		ic, err := svc.IssueAgentCredential(ctx, admin, p.Agent.ID, time.Time{})
+		ic, err := c.IssueAgentCredential(ctx, a.ID, nil)
 		if err != nil {
-			return fmt.Errorf("devmode: credential for agent %s: %w", p.Agent.Name, err)
+			return fmt.Errorf("devmode: credential for agent %s: %w", a.Name, err)
 		}
-		defer ic.Token.Wipe()
 		return writeTokenFile(path, ic.Token.Reveal())
 	}
-	// A token file left from an earlier data directory would name a credential that no
-	// longer exists.
+	// A token file left from an earlier database would name a credential that does not exist.
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return writeTokenFile(path, p.Token.Reveal())
+	return writeTokenFile(path, a.Token.Reveal())
 }
 
 // ensureApprover gives the demo approver an operator credential of role approver, written to
 // path, unless path exists.
-func ensureApprover(ctx context.Context, svc *payments.Service, admin payments.OperatorIdentity, path string) error {
+func ensureApprover(ctx context.Context, c *sdk.Client, path string) error {
 	if _, err := os.Lstat(path); err == nil {
 		return nil
 	}
-	ic, err := svc.CreateOperatorCredential(ctx, admin, payments.NewCredential{Name: demo.Approver, Role: store.RoleApprover})
+	ic, err := c.CreateCredential(ctx, sdk.NewCredential{Name: demo.Approver, Role: sdk.RoleApprover})
 	if err != nil {
 		return fmt.Errorf("devmode: approver credential: %w", err)
 	}
-	defer ic.Token.Wipe()
 	return writeTokenFile(path, ic.Token.Reveal())
 }
 

@@ -25,16 +25,16 @@ func (e *Env) startTraffic(ctx context.Context, wg *sync.WaitGroup) error {
 	tok := e.net.Token()
 	e.sum = demo.NewSummary(tok.Decimals, tok.Symbol)
 	var agents []demo.TrafficAgent
-	for _, a := range e.fleet.agents {
-		text, err := readToken(a.tokenFile)
+	for i, a := range e.fleet.Agents {
+		text, err := readToken(e.fleet.TokenFiles[i])
 		if err != nil {
-			return fmt.Errorf("devmode: agent %s: %w", a.spec.Name, err)
+			return fmt.Errorf("devmode: agent %s: %w", a.Name, err)
 		}
 		payer, err := sdk.NewPayer(e.srv.URL(), text, sdk.WithMaxApprovalWait(payerApprovalWait), sdk.WithUserAgent("fleetkey-dev-traffic/1"))
 		if err != nil {
-			return fmt.Errorf("devmode: agent %s: %w", a.spec.Name, err)
+			return fmt.Errorf("devmode: agent %s: %w", a.Name, err)
 		}
-		agents = append(agents, demo.TrafficAgent{Name: a.spec.Name, Group: a.spec.Group, Payer: payer, Pace: a.spec.Pace})
+		agents = append(agents, demo.TrafficAgent{Name: a.Name, Group: a.Group, Payer: payer, Pace: a.Pace})
 	}
 	tr, err := demo.NewTraffic(demo.TrafficConfig{
 		APIURL: "http://" + e.demoLn.Addr().String(), Endpoints: e.demoAPI.Endpoints(), Agents: agents, Emit: e.sum.Add,
