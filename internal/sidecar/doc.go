@@ -11,6 +11,8 @@
 //     accepted too). This is how https resources are reached: CONNECT is refused (405) because
 //     a tunnel would hide the 402 from the sidecar.
 //
+// GET /healthz on the sidecar itself answers 200 {"status":"ok"} (it does not contact fleetkey).
+//
 // The sidecar sends the request on, pays a 402 once through the Payer (the fleetkey SDK payer in
 // production: policy and signing happen in the fleetkey service), resends it with the payment
 // and streams the final answer back, adding X-Fleetkey-Payment with a receipt (amount, asset,

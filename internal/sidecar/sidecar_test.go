@@ -474,6 +474,15 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+func TestHealthz(t *testing.T) {
+	payer := &denyingPayer{}
+	sc := startSidecar(t, sidecar.Config{Payer: payer})
+	resp, body := get(t, nil, sc.URL+"/healthz")
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok"}` || payer.calls != 0 {
+		t.Errorf("status %d body %s", resp.StatusCode, body)
+	}
+}
+
 func TestLargeAnswerStreamed(t *testing.T) {
 	sc := startSidecar(t, sidecar.Config{Payer: &denyingPayer{}})
 	resp, body := get(t, nil, sc.URL+"/"+env.URL+sidecartest.PathBig)
