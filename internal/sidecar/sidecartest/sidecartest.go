@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/fleetkey/fleetkey/internal/chain"
 	"github.com/fleetkey/fleetkey/internal/chain/bindings"
 	"github.com/fleetkey/fleetkey/internal/chain/devnet"
 	"github.com/fleetkey/fleetkey/x402"
@@ -179,6 +180,28 @@ func (e *Env) Payer(i int) (*exact.LocalKeyPayer, error) {
 		return nil, err
 	}
 	return exact.NewLocalKeyPayer(k), nil
+}
+
+// Fund transfers amount TestUSD (atomic units) from dev account 8 to to and waits until the
+// transfer is mined, so that an address fleetkey derived can pay.
+func (e *Env) Fund(ctx context.Context, to common.Address, amount *big.Int) error {
+	k, err := e.Key(8)
+	if err != nil {
+		return err
+	}
+	opts, err := bind.NewKeyedTransactorWithChainID(k, big.NewInt(ChainID))
+	if err != nil {
+		return err
+	}
+	opts.Context = ctx
+	tx, err := e.token.Transfer(opts, to, amount)
+	if err != nil {
+		return fmt.Errorf("sidecartest: fund %s: %w", to.Hex(), err)
+	}
+	if _, err := chain.WaitSuccess(ctx, e.Net.Client(), tx.Hash()); err != nil {
+		return fmt.Errorf("sidecartest: fund %s: %w", to.Hex(), err)
+	}
+	return nil
 }
 
 // Balance returns a's TestUSD balance.
