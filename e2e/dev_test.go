@@ -143,7 +143,7 @@ func build(t *testing.T, dir, pkg, name string) string {
 // startDev starts `fleetkey dev` and waits for its manifest.
 func startDev(t *testing.T, bin, dataDir string, args ...string) (*proc, *manifest) {
 	t.Helper()
-	p := startProc(t, bin, append([]string{"dev", "--no-traffic", "--data-dir", dataDir}, args...)...)
+	p := startProc(t, bin, append([]string{"dev", "--no-traffic", "--any-port", "--data-dir", dataDir}, args...)...)
 	path := filepath.Join(dataDir, "dev.json")
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

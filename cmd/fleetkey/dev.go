@@ -29,7 +29,8 @@ value. DATA_DIR/dev.json (while running) lists the URLs, the chain, the token, t
 their token files and the demo endpoints; see docs/dev.md.
 
 Ports: API 8402, demo API 8404, facilitator 8405, RPC 8545 (8403 is left for "fleetkey
-sidecar"); when one is taken the next free one is used. A second start reuses the data
+sidecar"); when one is taken the next free one is used, and --any-port takes free ports the
+system picks. A second start reuses the data
 directory (keys, agents, policies, payments, audit chain); the chain is new each time and the
 agents are funded again. --fresh deletes the data directory's contents first, and only if a
 previous "fleetkey dev" created it. SIGINT or SIGTERM stop everything cleanly.`
@@ -39,6 +40,7 @@ func runDev(env *cliEnv, args []string) error {
 	dataDir := fs.String("data-dir", devmode.DefaultDataDir, "data directory of the development environment")
 	fresh := fs.Bool("fresh", false, "delete the contents of --data-dir first (only a fleetkey dev data directory)")
 	noTraffic := fs.Bool("no-traffic", false, "start without simulated agents and without the auto-approver")
+	anyPort := fs.Bool("any-port", false, "listen on free ports the system picks instead of the defaults (tests; several environments at once)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -50,7 +52,7 @@ func runDev(env *cliEnv, args []string) error {
 	defer stop()
 	bi := readBuildInfo()
 	e, err := devmode.Start(ctx, devmode.Options{
-		DataDir: *dataDir, Fresh: *fresh, NoTraffic: *noTraffic,
+		DataDir: *dataDir, Fresh: *fresh, NoTraffic: *noTraffic, AnyPort: *anyPort,
 		Out: env.stdout, Live: isTerminal(env.stdout),
 		Build: metrics.BuildInfo{Version: bi.Version, Commit: bi.Commit, GoVersion: bi.GoVersion},
 	})

@@ -104,17 +104,19 @@ type Env struct {
 	manifest Manifest
 	out      io.Writer
 
-	net       *devnet.Devnet
-	fac       *facilitator.Facilitator
-	facSrv    *http.Server
-	facLn     net.Listener
-	demoAPI   *demo.PaidAPI
-	demoSrv   *http.Server
-	demoLn    net.Listener
-	srv       *server.Server
-	stopSrv   context.CancelFunc
-	srvDone   chan error
-	logFile   *os.File
+	net     *devnet.Devnet
+	fac     *facilitator.Facilitator
+	facSrv  *http.Server
+	facLn   net.Listener
+	demoAPI *demo.PaidAPI
+	demoSrv *http.Server
+	demoLn  net.Listener
+	srv     *server.Server
+	stopSrv context.CancelFunc
+	srvDone chan error
+	logFile *os.File
+	// lock holds the data directory's lock until close.
+	lock      *os.File
 	fleet     *provisioned
 	fleetName string
 	reused    bool
@@ -145,7 +147,7 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 		}
 	}()
 
-	if err := prepareDir(e.dir, opt.Fresh); err != nil {
+	if e.lock, err = prepareDir(e.dir, opt.Fresh); err != nil {
 		return nil, err
 	}
 	vault, created, err := unsealDev(e.dir)
@@ -478,6 +480,9 @@ func (e *Env) close() {
 		}
 		if e.logFile != nil {
 			e.logFile.Close()
+		}
+		if e.lock != nil {
+			e.lock.Close()
 		}
 	})
 }

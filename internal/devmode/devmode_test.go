@@ -135,6 +135,18 @@ func TestStartPayRestart(t *testing.T) {
 		t.Error("no DEVELOPMENT ONLY banner")
 	}
 
+	// A second environment on the same directory is refused, and --fresh wipes nothing of a
+	// running one.
+	if _, err := Start(ctx, Options{DataDir: dir, Fresh: true, NoTraffic: true, AnyPort: true}); err == nil ||
+		!strings.Contains(err.Error(), "another fleetkey dev is running") {
+		t.Fatalf("second Start on a running directory: %v", err)
+	}
+	for _, f := range []string{datadir.DB, ManifestFile, PassphraseFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("after a refused --fresh: %v", err)
+		}
+	}
+
 	// An agent pays the demo API through the signer: its TestUSD goes to the merchant.
 	scout, _ := m.Agent("scout")
 	tok, err := os.ReadFile(scout.TokenFile)
@@ -284,9 +296,11 @@ func TestFreshWipesOnlyDevDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := prepareDir(dir, true); err != nil {
+	lock, err := prepareDir(dir, true)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer lock.Close()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -305,9 +319,11 @@ func TestFreshWipesOnlyDevDirectory(t *testing.T) {
 
 func TestSealWithoutPassphraseIsAnError(t *testing.T) {
 	dir := t.TempDir()
-	if err := prepareDir(dir, false); err != nil {
+	lock, err := prepareDir(dir, false)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer lock.Close()
 	v, created, err := unsealDev(dir)
 	if err != nil || !created {
 		t.Fatal(err, created)

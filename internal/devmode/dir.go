@@ -44,41 +44,66 @@ func isDevDir(dir string) bool {
 	return false
 }
 
-// prepareDir makes dir ready: with fresh, it first deletes the contents of a development data
-// directory (and refuses any other non-empty directory); it creates dir (0700) and its marker;
-// and it refuses a non-empty directory without the marker, which could be a real deployment's.
-func prepareDir(dir string, fresh bool) error {
+// prepareDir makes dir ready and locks it (see lockDir; close the returned file to unlock):
+// it refuses a non-empty directory without the marker or a manifest, which could be a real
+// deployment's; it creates dir (0700) and the marker; and with fresh it deletes everything else
+// in it, under the lock, so that a running environment is never wiped.
+func prepareDir(dir string, fresh bool) (lock *os.File, err error) {
 	if dir == "" {
-		return errors.New("devmode: no data directory")
+		return nil, errors.New("devmode: no data directory")
 	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return fmt.Errorf("devmode: data directory: %w", err)
+		return nil, fmt.Errorf("devmode: data directory: %w", err)
 	case len(entries) > 0 && !isDevDir(dir):
-		return fmt.Errorf("devmode: %s is not empty and is not a fleetkey dev data directory (no %s or %s); "+
+		return nil, fmt.Errorf("devmode: %s is not empty and is not a fleetkey dev data directory (no %s or %s); "+
 			"refusing to use or wipe it: choose another --data-dir", dir, MarkerFile, ManifestFile)
-	case fresh:
-		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("devmode: --fresh: %w", err)
-			}
-		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("devmode: data directory: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, AgentsDir), 0o700); err != nil {
-		return fmt.Errorf("devmode: data directory: %w", err)
+		return nil, fmt.Errorf("devmode: data directory: %w", err)
 	}
 	marker := filepath.Join(dir, MarkerFile)
 	if _, err := os.Lstat(marker); errors.Is(err, os.ErrNotExist) {
 		if err := os.WriteFile(marker, []byte(markerText), 0o600); err != nil {
-			return fmt.Errorf("devmode: %w", err)
+			return nil, fmt.Errorf("devmode: %w", err)
 		}
 	}
-	// A manifest left by a run that did not stop cleanly names ports that are gone.
+	if lock, err = lockDir(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && lock != nil {
+			lock.Close()
+		}
+	}()
+	if fresh {
+		for _, e := range entries {
+			if e.Name() == MarkerFile {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return nil, fmt.Errorf("devmode: --fresh: %w", err)
+			}
+		}
+		// The marker keeps its inode (and the lock); its text is written anew.
+		if err := os.WriteFile(marker, []byte(markerText), 0o600); err != nil {
+			return nil, fmt.Errorf("devmode: %w", err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, AgentsDir), 0o700); err != nil {
+		return nil, fmt.Errorf("devmode: data directory: %w", err)
+	}
+	if err := removeStaleManifest(dir); err != nil {
+		return nil, err
+	}
+	return lock, nil
+}
+
+// removeStaleManifest removes a dev.json left by a run that did not stop cleanly: it names
+// ports that are gone. The caller holds the directory's lock.
+func removeStaleManifest(dir string) error {
 	if err := os.Remove(filepath.Join(dir, ManifestFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("devmode: %w", err)
 	}
