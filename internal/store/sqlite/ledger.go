@@ -115,8 +115,12 @@ func (t *tx) Spend(ctx context.Context, level store.Level, scopeID string, windo
 		return store.Spend{}, fmt.Errorf("sqlite: window %s is not positive", window)
 	}
 	var s store.Spend
-	if err := t.queryRow(ctx, query, spendArgs(scopeID, at.Add(-window).UnixNano())...).Scan(&s.AmountMicro, &s.Count); err != nil {
+	args := spendArgs(scopeID, at.Add(-window).UnixNano())
+	if err := t.queryRow(ctx, query, args...).Scan(&s.AmountMicro, &s.Count); err != nil {
 		return s, fmt.Errorf("sqlite: spend: %w", err)
+	}
+	if len(t.pending) > 0 {
+		s = t.pendingSpend(level, scopeID, args, s)
 	}
 	return s, nil
 }

@@ -221,6 +221,12 @@ func (s *Store) run(ctx context.Context, db *sql.DB, st map[string]*sql.Stmt, fn
 		_ = stx.Rollback()
 		return err
 	}
+	if len(t.pending) > 0 {
+		if err := t.flushBuckets(ctx); err != nil {
+			_ = stx.Rollback()
+			return err
+		}
+	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
 	}

@@ -35,6 +35,10 @@ type tx struct {
 	// stateChanged is set by any statement that changes a fleet, group, agent,
 	// key, credential or policy (see Store.StateVersion).
 	stateChanged bool
+	// pending holds the spend_buckets changes not yet written, by scope; undo the
+	// changes made inside open savepoints (see adjustBuckets).
+	pending map[scopeKey]map[bucketKey]bucketDelta
+	undo    []bucketUndo
 }
 
 // stateWrites are the statements that change state a StateVersion user may cache.
@@ -71,15 +75,18 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 	if _, err := t.exec(ctx, begin); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
+	mark := len(t.undo)
 	defer func() {
 		if p := recover(); p != nil {
 			t.head = nil
+			t.undoBuckets(mark)
 			_, _ = t.exec(ctx, rollback)
 			panic(p)
 		}
 	}()
 	if err := fn(t); err != nil {
 		t.head = nil
+		t.undoBuckets(mark)
 		if _, rerr := t.exec(ctx, rollback); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
 		}
@@ -90,6 +97,10 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 	}
 	if _, err := t.exec(ctx, release); err != nil {
 		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	if t.depth == 1 {
+		// No savepoint left that could take these changes back.
+		t.undo = t.undo[:0]
 	}
 	return nil
 }

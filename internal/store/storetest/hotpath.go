@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -176,4 +177,103 @@ func testAuditAppendsInOneTx(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+// testSpendInOneTx: window totals read inside the write transaction that changes
+// them match the records at every step (a backend may keep bucket changes in the
+// transaction until it commits): reservations spread over 10 ms, second, minute
+// and hour boundaries, several agents and both groups, reservations undone by
+// savepoints (nested too), a release and an expiry in the same transaction; and
+// after the commit, from a new transaction.
+func testSpendInOneTx(t *testing.T, s store.Store) {
+	fx := newFixture(t, s, 2)
+	base := t0.Add(-90 * time.Minute).Add(-3 * time.Millisecond)
+	type scope struct {
+		level store.Level
+		id    string
+	}
+	var scopes []scope
+	for _, a := range fx.agents {
+		scopes = append(scopes, scope{store.LevelAgent, a.ID})
+	}
+	scopes = append(scopes, scope{store.LevelGroup, fx.groups[0].ID}, scope{store.LevelGroup, fx.groups[1].ID}, scope{store.LevelFleet, fx.fleet.ID})
+	windows := []time.Duration{15 * time.Millisecond, time.Second, 61 * time.Second, time.Hour, 2 * time.Hour}
+	checkAll := func(rt store.ReadTx, when string, at time.Time) error {
+		all, err := rt.Authorizations(ctx(), store.AuthorizationFilter{FleetID: fx.fleet.ID})
+		if err != nil {
+			return err
+		}
+		for _, sc := range scopes {
+			for _, w := range windows {
+				got, err := rt.Spend(ctx(), sc.level, sc.id, w, at)
+				if err != nil {
+					return err
+				}
+				if want := sumRecords(all, sc.level, sc.id, w, at); got != want {
+					t.Errorf("%s: %s %s window %s at %s: %+v, records say %+v", when, sc.level, sc.id, w, at.Format("15:04:05.000"), got, want)
+				}
+			}
+		}
+		return nil
+	}
+	undo := errors.New("undo")
+	var last time.Time
+	write(t, s, func(tx store.Tx) error {
+		var kept []store.Authorization
+		for i := 0; i < 40; i++ {
+			// Steps of 7 ms, 0.6 s and 7 min cross every resolution's boundaries.
+			at := base.Add(time.Duration(i)*7*time.Millisecond + time.Duration(i/3)*600*time.Millisecond + time.Duration(i/8)*7*time.Minute)
+			last = at
+			ag := i % len(fx.agents)
+			err := tx.Savepoint(ctx(), func(tx store.Tx) error {
+				p := fx.payment(ag, fmt.Sprintf("s%d", i), int64(100+i))
+				if i%2 == 0 {
+					p.ValidBefore = t0.Add(10 * time.Minute) // outlives the expiry below
+				}
+				a, _, err := tx.ReserveAuthorization(ctx(), store.ReserveRequest{Authorization: p, Now: at})
+				if err != nil {
+					return err
+				}
+				if i%5 == 2 {
+					return undo
+				}
+				if i%7 == 3 {
+					// An inner savepoint undone, the outer kept.
+					if err := tx.Savepoint(ctx(), func(tx store.Tx) error {
+						if _, _, err := tx.ReserveAuthorization(ctx(), store.ReserveRequest{Authorization: fx.payment(ag, fmt.Sprintf("inner%d", i), 7), Now: at}); err != nil {
+							return err
+						}
+						return undo
+					}); !errors.Is(err, undo) {
+						return fmt.Errorf("inner savepoint: %v", err)
+					}
+				}
+				kept = append(kept, a)
+				return nil
+			})
+			if err != nil && !errors.Is(err, undo) {
+				return err
+			}
+			if i%6 == 0 {
+				if err := checkAll(tx, fmt.Sprintf("after payment %d", i), at.Add(time.Millisecond)); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.ReleaseAuthorization(ctx(), kept[1].ID, store.AuthFailed, last); err != nil {
+			return err
+		}
+		if _, err := tx.MarkSigned(ctx(), kept[2].ID, store.PaymentHeader{Name: "X-PAYMENT", Value: "v"}, last); err != nil {
+			return err
+		}
+		if _, err := tx.MarkSettled(ctx(), kept[2].ID, "0xabc", last); err != nil {
+			return err
+		}
+		// The odd ones are valid until 5 minutes after t0, the even ones 10.
+		if exp, err := tx.ExpireAuthorizations(ctx(), t0.Add(6*time.Minute)); err != nil || len(exp) == 0 || len(exp) >= len(kept)-1 {
+			return fmt.Errorf("expired %d of %d: %v", len(exp), len(kept), err)
+		}
+		return checkAll(tx, "after release and expiry", last.Add(time.Millisecond))
+	})
+	read(t, s, func(rt store.ReadTx) error { return checkAll(rt, "after commit", last.Add(time.Millisecond)) })
 }

@@ -58,8 +58,10 @@ func Run(t *testing.T, open Opener) {
 		{"ReserveDemand", testReserveDemand},
 		{"ReserveSigned", testReserveSigned},
 		{"AuditAppendsInOneTx", testAuditAppendsInOneTx},
+		{"SpendInOneTx", testSpendInOneTx},
 		{"AuditStorage", testAuditStorage},
 		{"AuditConcurrentAppends", testAuditConcurrent},
+		{"Anomaly", testAnomaly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
