@@ -157,7 +157,7 @@ func fetchOutput(t *testing.T, res *mcp.CallToolResult) mcpserver.FetchOutput {
 
 // checkPaidFetch calls x402_fetch on a paid route and checks the result, the receipt and the
 // balances on chain.
-func checkPaidFetch(t *testing.T, cs *mcp.ClientSession, payer common.Address, path string, args map[string]any, network string) {
+func checkPaidFetch(t *testing.T, cs *mcp.ClientSession, payer common.Address, path string, args map[string]any, network string) mcpserver.FetchOutput {
 	t.Helper()
 	pb, mb := balance(t, payer), balance(t, env.Merchant)
 	if args == nil {
@@ -186,6 +186,7 @@ func checkPaidFetch(t *testing.T, cs *mcp.ClientSession, payer common.Address, p
 	if got := new(big.Int).Sub(balance(t, env.Merchant), mb); got.Int64() != sidecartest.Price {
 		t.Errorf("merchant received %s, want %d", got, sidecartest.Price)
 	}
+	return out
 }
 
 func TestListsExactlyTwoTools(t *testing.T) {

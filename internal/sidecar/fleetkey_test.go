@@ -1,21 +1,14 @@
 package sidecar_test
 
 import (
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/common"
-
-	"github.com/fleetkey/fleetkey/internal/api"
-	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/sidecar"
 	"github.com/fleetkey/fleetkey/internal/sidecar/sidecartest"
-	"github.com/fleetkey/fleetkey/internal/signer"
-	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
 )
@@ -26,39 +19,15 @@ import (
 // chain, and the agent's own address pays the merchant. A payment above the policy limit is a
 // 403 with the service's reason and rule.
 func TestSettlesThroughFleetkey(t *testing.T) {
-	pe := paymentstest.New(t, paymentstest.Options{FleetIndex: 11})
-	tok := env.Net.Token()
-	reg, err := signer.NewRegistry([]signer.Asset{{
-		Network: x402.EVMNetwork(sidecartest.ChainID), Address: tok.Address, Symbol: tok.Symbol,
-		Decimals: tok.Decimals, EIP712Name: tok.Name, EIP712Version: tok.Version,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := payments.New(payments.Config{Store: pe.Store, Keys: pe.Vault, Registry: reg, Audit: pe.Audit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := svc.ProvisionAgents(pe.Ctx, payments.ProvisionRequest{FleetID: pe.Fleet.ID, GroupID: pe.Group.ID,
-		Agents: []payments.NewAgent{{ExternalID: "sidecar-agent", Name: "sidecar-agent"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := common.HexToAddress(ps[0].Key.Address)
-	pe.PutPolicy(store.LevelAgent, ps[0].Agent.ID, `version: 1
+	a := env.StartFleetkey(t, `version: 1
 name: sidecar-e2e
 allow_http: true
 limits:
   per_payment: "0.01"
 max_validity: 5m
 `)
-	apiSrv := httptest.NewServer(api.NewHandler(api.Config{Payments: svc, Operators: svc, Audit: pe.Store}))
-	defer apiSrv.Close()
-	if err := env.Fund(testCtx(t), agent, big.NewInt(5*sidecartest.Price)); err != nil {
-		t.Fatal(err)
-	}
-
-	payer, err := sdk.NewPayer(apiSrv.URL, ps[0].Token.Reveal(), sdk.WithMaxApprovalWait(0))
+	agent, tok := a.Address, env.Net.Token()
+	payer, err := sdk.NewPayer(a.APIURL, a.Token, sdk.WithMaxApprovalWait(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +50,7 @@ max_validity: 5m
 			}
 		})
 	}
-	if as := pe.Authorizations(ps[0].Agent.ID); len(as) != 2 {
+	if as := a.Authorizations(); len(as) != 2 {
 		t.Errorf("%d authorizations in the ledger, want 2", len(as))
 	}
 
@@ -105,7 +74,7 @@ max_validity: 5m
 	if got := balance(t, agent); got.Cmp(ab) != 0 {
 		t.Errorf("agent balance moved on a denial")
 	}
-	if as := pe.Authorizations(ps[0].Agent.ID); len(as) != 2 {
+	if as := a.Authorizations(); len(as) != 2 {
 		t.Errorf("%d authorizations after the denial, want 2", len(as))
 	}
 }
