@@ -89,6 +89,9 @@ type outcome struct {
 // payment. Every call with an agent id appends exactly one audit record.
 func (s *Service) Pay(ctx context.Context, agentID string, r PayRequest) (*PayResult, error) {
 	res, rec, err := s.pay(ctx, agentID, r)
+	if s.detector != nil {
+		defer func() { s.observe(ctx, agentID, r, res, rec, err) }()
+	}
 	if rec == nil {
 		return res, err
 	}
@@ -214,6 +217,13 @@ func (s *Service) pay(ctx context.Context, agentID string, r PayRequest) (*PayRe
 		PolicyHash: mostSpecific(d.PolicyHashes),
 	}
 	windows := storeWindows(d.Windows, st.agent)
+	d, den, err := s.screen(ctx, rec, st.agent, d, now)
+	if err != nil {
+		return failed(agentID, err)
+	}
+	if den != nil {
+		return denied(agentID, den, map[string]any{"amount_micro": rec.AmountMicro, "pay_to": rec.PayTo})
+	}
 	if d.Outcome == policy.NeedsApproval {
 		// What signing needs once the approvers have decided: the demand as
 		// received and which of its requirements was chosen.

@@ -28,6 +28,9 @@ type Config struct {
 	Audit    *audit.Log
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Detector, when set, screens every payment before its reservation and hears
+	// every outcome (package anomaly).
+	Detector Detector
 }
 
 // Service provisions agents, authenticates them and signs their payments. It is
@@ -53,6 +56,8 @@ type Service struct {
 	names  nameCache
 	// agents caches what payments read about their agent (see load).
 	agents agentCache
+	// detector is Config.Detector (nil: none).
+	detector Detector
 }
 
 // nameCache maps fleet and group ids to their names. The store has no way to
@@ -102,7 +107,7 @@ func New(cfg Config) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, keys: cfg.Keys, reg: cfg.Registry, log: cfg.Audit, now: now, commit: &committer{st: cfg.Store}}, nil
+	return &Service{store: cfg.Store, keys: cfg.Keys, reg: cfg.Registry, log: cfg.Audit, now: now, commit: &committer{st: cfg.Store}, detector: cfg.Detector}, nil
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC() }
