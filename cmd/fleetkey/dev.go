@@ -48,12 +48,16 @@ func runDev(env *cliEnv, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	live, width := false, 0
+	if f, ok := env.stdout.(*os.File); ok && isTerminal(f) {
+		live, width = true, devmode.TerminalWidth(f)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bi := readBuildInfo()
 	e, err := devmode.Start(ctx, devmode.Options{
 		DataDir: *dataDir, Fresh: *fresh, NoTraffic: *noTraffic, AnyPort: *anyPort,
-		Out: env.stdout, Live: isTerminal(env.stdout),
+		Out: env.stdout, Live: live, Width: width,
 		Build: metrics.BuildInfo{Version: bi.Version, Commit: bi.Commit, GoVersion: bi.GoVersion},
 	})
 	if err != nil {

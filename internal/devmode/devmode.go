@@ -90,6 +90,9 @@ type Options struct {
 	// Live redraws the summary in place (a terminal); otherwise it is printed as plain lines
 	// when it changed.
 	Live bool
+	// Width, when positive, is the terminal's width: in Live mode lines are cut to fit, so that
+	// none wraps and the redraw stays in place.
+	Width int
 	// Refresh is how often the summary is drawn (default DefaultRefresh).
 	Refresh time.Duration
 	// Build names the binary in the daemon's log and metrics.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fleetkey/fleetkey/internal/demo"
 )
@@ -102,7 +103,7 @@ func (e *Env) drawSummary(ctx context.Context) {
 				fmt.Fprintf(&b, "\x1b[%dA", drawn)
 			}
 			for _, l := range lines {
-				b.WriteString("\r\x1b[2K" + l + "\n")
+				b.WriteString("\r\x1b[2K" + clip(l, e.opt.Width-1) + "\n")
 			}
 			io.WriteString(e.out, b.String())
 			drawn = len(lines)
@@ -116,4 +117,13 @@ func (e *Env) drawSummary(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// clip cuts s to n runes, ending in "…" when cut; n <= 0 leaves it whole.
+func clip(s string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
