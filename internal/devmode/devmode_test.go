@@ -204,6 +204,17 @@ func TestStartPayRestart(t *testing.T) {
 		t.Errorf("foreign payee: %v, want a pay_to_not_allowed denial", err)
 	}
 
+	// The repeated-402 endpoint leaves a signed payment that is never settled: the restart must
+	// cope with it, since the new chain never sees it.
+	resp, err = x402.NewClient(payer).Get(m.DemoAPIURL + "/hostile/repeat-402")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPaymentRequired {
+		t.Fatalf("repeat-402 answered %d", resp.StatusCode)
+	}
+
 	r.stop(t)
 	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("dev.json left after shutdown: %v", err)
@@ -266,6 +277,13 @@ func TestStartPayRestart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /news after restart: %d", resp.StatusCode)
+	}
+	logText, err := os.ReadFile(filepath.Join(dir, LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(logText), `"level":"ERROR"`) {
+		t.Errorf("the daemon logged errors:\n%s", logText)
 	}
 }
 

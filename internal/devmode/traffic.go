@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,12 +62,9 @@ func (e *Env) startTraffic(ctx context.Context, wg *sync.WaitGroup) error {
 // stands in for the human who would decide with `fleetkey approvals approve`; it exists only
 // in `fleetkey dev` with traffic on, and the terminal says so.
 type approver struct {
-	c    *sdk.Client
-	name string
-	log  interface {
-		Warn(msg string, args ...any)
-		Info(msg string, args ...any)
-	}
+	c        *sdk.Client
+	name     string
+	log      *slog.Logger
 	approved atomic.Int64
 }
 
