@@ -14,7 +14,7 @@ import (
 // and so imports the SQLite store.
 var clientFiles = []string{
 	"client.go", "agent.go", "fleet.go", "credentials.go", "approvals.go", "pay.go", "audit.go",
-	"policy.go", "policyapply.go",
+	"policy.go", "policyapply.go", "sidecar.go", "mcp.go",
 }
 
 var clientBanned = []string{
