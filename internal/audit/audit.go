@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -230,6 +231,15 @@ func Canonical(v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return []byte("{}"), nil
+	case map[string]any:
+		if plain(x, 0) {
+			return encodePlain(x)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("audit: encode data: %w", err)
+		}
+		raw = b
 	case json.RawMessage:
 		raw = x
 	case []byte:
@@ -254,6 +264,49 @@ func Canonical(v any) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(val); err != nil {
+		return nil, fmt.Errorf("audit: encode data: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// plain reports whether v is made only of maps with string keys, string slices,
+// valid UTF-8 strings, integers, booleans and nil. For such a value the encoder
+// below (sorted keys, compact, no HTML escaping) writes exactly the canonical form
+// that encoding, decoding and encoding again would give, without the round trip:
+// what the round trip changes (struct field order, floats, HTML escapes, invalid
+// UTF-8) cannot occur in it.
+func plain(v any, depth int) bool {
+	if depth > 16 {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, bool, int, int64, int32, uint32, uint64:
+		return true
+	case string:
+		return utf8.ValidString(x)
+	case []string:
+		for _, s := range x {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for k, e := range x {
+			if !utf8.ValidString(k) || !plain(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func encodePlain(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("audit: encode data: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil

@@ -544,8 +544,25 @@ func authData(a store.Authorization, hashes policy.Hashes) map[string]any {
 		"idempotency_key": a.IdempotencyKey, "network": a.Network, "asset": a.Asset, "pay_to": a.PayTo,
 		"from": a.From, "nonce": a.Nonce, "amount_atomic": a.AmountAtomic, "amount_micro": a.AmountMicro,
 		"resource_url": a.ResourceURL, "valid_before": a.ValidBefore.Format(time.RFC3339Nano),
-		"policy_hash": a.PolicyHash, "policy_hashes": hashes, "header": a.Response.Name,
+		"policy_hash": a.PolicyHash, "policy_hashes": hashesData(hashes), "header": a.Response.Name,
 	}
+}
+
+// hashesData is policy.Hashes as its JSON object (empty levels left out), built as
+// a map so that the audit record's data is plain maps and strings, which
+// audit.Canonical encodes without a decode-encode round trip.
+func hashesData(h policy.Hashes) map[string]any {
+	m := make(map[string]any, 3)
+	if h.Fleet != "" {
+		m["fleet"] = h.Fleet
+	}
+	if h.Group != "" {
+		m["group"] = h.Group
+	}
+	if h.Agent != "" {
+		m["agent"] = h.Agent
+	}
+	return m
 }
 
 // budgetDenial reports a window the ledger refused in the policy's own terms.

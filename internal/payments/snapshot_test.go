@@ -1,10 +1,13 @@
 package payments
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/fleetkey/fleetkey/internal/audit"
+	"github.com/fleetkey/fleetkey/internal/policy"
 	"github.com/fleetkey/fleetkey/internal/store"
 )
 
@@ -67,5 +70,23 @@ limits:
 	}
 	if n := len(e.authorizations(b.Agent.ID)); n != 2 {
 		t.Errorf("%d authorizations of b, want 2", n)
+	}
+}
+
+// TestHashesDataMatchesStruct: the audit data of a payment names the policy hashes
+// exactly as the policy.Hashes JSON object did.
+func TestHashesDataMatchesStruct(t *testing.T) {
+	for _, h := range []policy.Hashes{{}, {Fleet: "sha256:f"}, {Group: "g"}, {Agent: "a"}, {Fleet: "f", Agent: "<&>"}, {Fleet: "f", Group: "g", Agent: "a"}} {
+		got, err := audit.Canonical(map[string]any{"policy_hashes": hashesData(h)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := audit.Canonical(map[string]any{"policy_hashes": h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%+v: %s, want %s", h, got, want)
+		}
 	}
 }
