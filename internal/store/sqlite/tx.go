@@ -24,9 +24,10 @@ func q(s string) string {
 // tx implements store.Tx; a read transaction uses the same type on a read-only
 // connection (query_only refuses any write).
 type tx struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
-	depth int // savepoint nesting
+	tx      *sql.Tx
+	stmts   map[string]*sql.Stmt
+	txStmts map[string]*sql.Stmt // stmts bound to tx so far
+	depth   int                  // savepoint nesting
 	// head is the audit record this transaction appended last, nil when unknown
 	// (nothing appended yet, or a savepoint holding an append was rolled back).
 	// Within a write transaction nobody else can append, so the next record's
@@ -106,8 +107,18 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 }
 
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.txStmts[query]; ok {
+		return st
+	}
 	if st, ok := t.stmts[query]; ok {
-		return t.tx.StmtContext(ctx, st)
+		// Bound to this transaction once and reused for its every use (a batch of
+		// payments runs each statement many times); closed when the transaction ends.
+		st = t.tx.StmtContext(ctx, st)
+		if t.txStmts == nil {
+			t.txStmts = make(map[string]*sql.Stmt, 16)
+		}
+		t.txStmts[query] = st
+		return st
 	}
 	return nil
 }
