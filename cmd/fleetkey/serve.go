@@ -37,7 +37,7 @@ func runServe(env *cliEnv, args []string) error {
 	configFile := fs.String("config", "", "YAML configuration file")
 	listen := fs.String("listen", server.DefaultListen, "address to listen on (port 0: any free port)")
 	dataDir := fs.String("data-dir", defaultDataDir, "data directory with the sealed root seed")
-	db := fs.String("db", "", "SQLite database file (default DATA_DIR/fleetkey.db)")
+	db := fs.String("db", "", "SQLite database file or postgres:// URL (default DATA_DIR/fleetkey.db)")
 	rpcURL := fs.String("rpc", "", "EVM JSON-RPC URL for chain reconciliation and the /readyz rpc check")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "json", "log format: json or text")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fleetkey/fleetkey/internal/datadir"
 	"github.com/fleetkey/fleetkey/internal/signer"
+	"github.com/fleetkey/fleetkey/internal/store/postgres"
 )
 
 // Defaults of the settings that have one. Every setting has a default that works on one
@@ -46,8 +47,12 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// DataDir holds the sealed root (custody.seal) and, by default, the database.
 	DataDir string `yaml:"data_dir"`
-	// DB is the SQLite database file (default DataDir/fleetkey.db).
+	// DB is the SQLite database file (default DataDir/fleetkey.db), or a postgres:// URL
+	// (several replicas may share one PostgreSQL database). The URL carries no password:
+	// give it in PGPASSWORD or a PGPASSFILE.
 	DB string `yaml:"db"`
+	// DBPool tunes the PostgreSQL connection pool; unused with SQLite.
+	DBPool DBPoolConfig `yaml:"db_pool"`
 	// RPCURL is an EVM JSON-RPC endpoint. When set, authorizations are reconciled with the
 	// chain and /readyz checks that the endpoint answers. Optional.
 	RPCURL string `yaml:"rpc_url"`
@@ -106,6 +111,19 @@ type AuditConfig struct {
 	// CheckpointInterval is how often the chain head is signed with the audit key when records
 	// were added since the last checkpoint; one more is signed at shutdown.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+}
+
+// DBPoolConfig tunes the PostgreSQL connection pool; zero values take the defaults of
+// package store/postgres (16 connections, none kept idle, 1h lifetime, 30m idle time,
+// 5s connect timeout).
+type DBPoolConfig struct {
+	MaxConns        int32         `yaml:"max_conns,omitempty"`
+	MinConns        int32         `yaml:"min_conns,omitempty"`
+	MaxConnLifetime time.Duration `yaml:"max_conn_lifetime,omitempty"`
+	MaxConnIdleTime time.Duration `yaml:"max_conn_idle_time,omitempty"`
+	// ConnectTimeout bounds each dial, so that requests fail quickly while the database is
+	// unreachable.
+	ConnectTimeout time.Duration `yaml:"connect_timeout,omitempty"`
 }
 
 // ReconcileConfig tunes chain reconciliation.
@@ -228,6 +246,18 @@ func (c Config) validate(needUnseal bool) error {
 	}
 	if c.DB == "" {
 		bad("db", "is empty")
+	} else if postgres.IsURL(c.DB) {
+		if u, err := url.Parse(c.DB); err != nil {
+			bad("db", "not a URL: %v", err)
+		} else if _, ok := u.User.Password(); ok {
+			bad("db", "the URL holds a password: give it in PGPASSWORD or a PGPASSFILE instead")
+		}
+	}
+	p := c.DBPool
+	if p.MaxConns < 0 || p.MinConns < 0 || p.MaxConnLifetime < 0 || p.MaxConnIdleTime < 0 || p.ConnectTimeout < 0 {
+		bad("db_pool", "negative setting")
+	} else if p.MaxConns > 0 && p.MinConns > p.MaxConns {
+		bad("db_pool.min_conns", "%d is above max_conns %d", p.MinConns, p.MaxConns)
 	}
 	if c.RPCURL != "" {
 		u, err := url.Parse(c.RPCURL)

@@ -1,6 +1,6 @@
 // Package server is the fleetkey daemon behind `fleetkey serve`: its configuration (one YAML
 // file decoded strictly into Config, flags over it, Validate naming every invalid setting), and
-// a Server that unseals custody, opens the SQLite store, builds the payments service and serves
+// a Server that unseals custody, opens the store (SQLite, or PostgreSQL for a postgres:// db URL shared by several replicas), builds the payments service and serves
 // the HTTP API of package api on one listener together with the unauthenticated /readyz
 // (custody, database and RPC checks) and /metrics (Prometheus text format, package metrics).
 //

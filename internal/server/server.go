@@ -26,6 +26,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/reconcile"
 	"github.com/fleetkey/fleetkey/internal/signer"
 	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/internal/store/postgres"
 	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 )
 
@@ -49,7 +50,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	vault   *custody.Vault
-	store   *sqlite.Store
+	store   store.Store
 	reg     *signer.Registry
 	audit   *audit.Log
 	svc     *payments.Service
@@ -111,8 +112,8 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive the audit key: %w", err)
 	}
-	if s.store, err = sqlite.Open(ctx, cfg.DB, sqlite.Options{}); err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.DB, err)
+	if s.store, err = openStore(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", dbName(cfg.DB), err)
 	}
 	if s.reg, err = cfg.registry(); err != nil {
 		return nil, err
@@ -128,7 +129,7 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	// would not derive from this seal either. Refuse rather than sign next to it.
 	if last != nil && !strings.EqualFold(last.Signer, auditKey.Address().Hex()) {
 		return nil, fmt.Errorf("database %s is checkpointed by audit key %s, but the seal in %s derives %s: the database belongs to another root seed",
-			cfg.DB, last.Signer, cfg.DataDir, auditKey.Address().Hex())
+			dbName(cfg.DB), last.Signer, cfg.DataDir, auditKey.Address().Hex())
 	}
 	if last != nil {
 		s.checkpointed = last.Seq
@@ -177,7 +178,7 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	}
 
 	attrs := []any{
-		"listen", s.ln.Addr().String(), "data_dir", cfg.DataDir, "db", cfg.DB,
+		"listen", s.ln.Addr().String(), "data_dir", cfg.DataDir, "db", dbName(cfg.DB),
 		"version", opt.Build.Version, "commit", opt.Build.Commit,
 		"audit_key", auditKey.Address().Hex(), "assets", len(s.reg.Assets()),
 		"memory_locked", s.vault.MemoryLocked(),
@@ -263,6 +264,35 @@ func parseLevel(s string) (slog.Level, error) {
 
 // redactURL keeps the scheme and host of an RPC URL: its user info, path and query often carry
 // an API key.
+// openStore opens SQLite, or PostgreSQL for a postgres:// URL.
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	// Never a typed nil in the interface: Close checks for nil.
+	if !postgres.IsURL(cfg.DB) {
+		st, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	p := cfg.DBPool
+	st, err := postgres.Open(ctx, cfg.DB, postgres.Options{
+		MaxConns: p.MaxConns, MinConns: p.MinConns, MaxConnLifetime: p.MaxConnLifetime,
+		MaxConnIdleTime: p.MaxConnIdleTime, ConnectTimeout: p.ConnectTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// dbName is the database as logs and errors show it: a URL only by scheme and host.
+func dbName(db string) string {
+	if postgres.IsURL(db) {
+		return redactURL(db)
+	}
+	return db
+}
+
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
@@ -402,10 +432,14 @@ func (s *Server) checkpointLoop(ctx context.Context) {
 func (s *Server) checkpoint(ctx context.Context) error {
 	s.cpMu.Lock()
 	defer s.cpMu.Unlock()
-	var cp store.AuditCheckpoint
+	var (
+		cp   store.AuditCheckpoint
+		head store.AuditRecord
+	)
 	signed := false
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
-		head, err := tx.AuditHead(ctx)
+		var err error
+		head, err = tx.AuditHead(ctx)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && head.Seq <= s.checkpointed) {
 			return nil
 		}
@@ -416,6 +450,11 @@ func (s *Server) checkpoint(ctx context.Context) error {
 		signed = err == nil
 		return err
 	})
+	if ce := (*store.ConflictError)(nil); errors.As(err, &ce) && ce.Constraint == store.ConstraintAuditCheckpoint && head.Seq > 0 {
+		// Another replica on the same database signed this head first.
+		s.checkpointed = head.Seq
+		return nil
+	}
 	if err != nil {
 		return err
 	}

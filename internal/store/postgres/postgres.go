@@ -93,7 +93,8 @@ var migrationFS embed.FS
 // Options tune a Store. The zero value is a sensible default.
 type Options struct {
 	// Schema, when set, is the schema the store lives in: created if missing and
-	// put first in search_path. Default: the URL's search_path, else "public".
+	// made the search_path. Default: the URL's search_path parameter when it names
+	// one schema (created if missing too), else the server's default ("public").
 	Schema string
 	// MaxConns is the pool size (default 16).
 	MaxConns int32
@@ -168,6 +169,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	cfg.MaxConns, cfg.MinConns = opt.MaxConns, opt.MinConns
 	cfg.MaxConnLifetime, cfg.MaxConnIdleTime = opt.MaxConnLifetime, opt.MaxConnIdleTime
 	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
+	if sp := cfg.ConnConfig.RuntimeParams["search_path"]; opt.Schema == "" && schemaName.MatchString(sp) {
+		// A URL's search_path=NAME is the schema too: created if missing.
+		opt.Schema = sp
+	}
 	if opt.Schema != "" {
 		if err := createSchema(ctx, cfg.ConnConfig, opt.Schema); err != nil {
 			return nil, err
