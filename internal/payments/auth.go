@@ -38,7 +38,7 @@ func (s *Service) Authenticate(ctx context.Context, tokenText string) (AgentIden
 		if c.Kind != store.CredentialAgent || c.AgentID == "" || !c.Usable(s.clock()) || !tok.Matches(credential.Hash(c.Hash)) {
 			return ErrUnauthenticated
 		}
-		a, err := rt.Agent(ctx, c.AgentID)
+		a, err := s.agentForAuth(ctx, rt, c.AgentID)
 		if err != nil {
 			return err
 		}
@@ -57,4 +57,15 @@ func (s *Service) Authenticate(ctx context.Context, tokenText string) (AgentIden
 		// A store failure is not the caller's fault and must not look like a bad token.
 		return AgentIdentity{}, err
 	}
+}
+
+// agentForAuth reads an agent for Authenticate: from the payments cache while the
+// store reports no change since it was loaded (see Service.load), else from rt.
+func (s *Service) agentForAuth(ctx context.Context, rt store.ReadTx, id string) (store.Agent, error) {
+	if sv, ok := s.store.(stateVersioner); ok {
+		if as := s.agents.get(id, sv.StateVersion()); as != nil {
+			return as.agent, nil
+		}
+	}
+	return rt.Agent(ctx, id)
 }

@@ -13,7 +13,7 @@ import (
 
 // TestCachedStateFollowsChanges: after a payment has cached its agent's state, a
 // new policy, a frozen agent, a thawed one and a revoked key each decide the very
-// next payment.
+// next payment (and a frozen agent's token authenticates no more).
 func TestCachedStateFollowsChanges(t *testing.T) {
 	e := newEnv(t)
 	ps := e.provision(e.group.ID, "a", "b")
@@ -51,11 +51,20 @@ limits:
 			t.Fatal(err)
 		}
 	}
+	if _, err := e.svc.Authenticate(e.ctx, b.Token.Reveal()); err != nil {
+		t.Fatal(err)
+	}
 	setStatus(store.AgentFrozen)
 	if err := pay(b, "b2"); !errors.Is(err, store.ErrState) {
 		t.Fatalf("frozen: %v, want a state error", err)
 	}
+	if _, err := e.svc.Authenticate(e.ctx, b.Token.Reveal()); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("frozen agent's token: %v, want ErrUnauthenticated", err)
+	}
 	setStatus(store.AgentActive)
+	if _, err := e.svc.Authenticate(e.ctx, b.Token.Reveal()); err != nil {
+		t.Fatalf("thawed agent's token: %v", err)
+	}
 	if err := pay(b, "b3"); err != nil {
 		t.Fatalf("thawed: %v", err)
 	}
