@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,6 +37,9 @@ func TestRevokeOnDevnet(t *testing.T) {
 		t.Fatal("allowance not set up")
 	}
 
+	if _, err := e.svc.Authenticate(e.ctx, ag.Token.Reveal()); err != nil {
+		t.Fatalf("authenticate before revoke: %v", err)
+	}
 	rep, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator})
 	if err != nil {
 		t.Fatalf("revoke: %v\n%s", err, mustJSON(rep))
@@ -86,7 +90,7 @@ func TestRevokeOnDevnet(t *testing.T) {
 	if k := e.keys(ag.Agent.ID)[0]; k.Status != store.KeyRevoked {
 		t.Errorf("key status %s", k.Status)
 	}
-	if _, err := e.svc.Authenticate(e.ctx, ag.Token.String()); !errors.Is(err, payments.ErrUnauthenticated) {
+	if _, err := e.svc.Authenticate(e.ctx, ag.Token.Reveal()); !errors.Is(err, payments.ErrUnauthenticated) {
 		t.Errorf("authenticate after revoke: %v", err)
 	}
 	if _, err := e.tryPay(ag.Agent.ID, "p3", merchant, "1000"); err == nil {
@@ -135,4 +139,120 @@ func countAction(r *Report, step, what string) int {
 func mustJSON(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
+}
+
+// TestRevokeResumesAfterCrash: a revocation that stops right after step k (as a
+// crash there would) is resumed by the next call from step k+1, and the end state
+// is the same as an uninterrupted run, with nothing done twice.
+func TestRevokeResumesAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	steps := []string{StepCredentials, StepKey, StepAuthorizations, StepAllowances}
+	for i, after := range steps {
+		t.Run("after_"+after, func(t *testing.T) {
+			ag := e.provision("crash-" + after)[0]
+			addr := common.HexToAddress(ag.Key.Address)
+			e.fund(addr, 500_000)
+			e.permitFrom(ag.Key, spender, 5)
+			p := e.pay(ag.Agent.ID, "p", merchant, "1000")
+			treasuryBefore := e.balance(e.treasury)
+
+			e.m.failAfter = after
+			rep, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator})
+			e.m.failAfter = ""
+			if !errors.Is(err, errInjected) {
+				t.Fatalf("first run: %v", err)
+			}
+			for j, s := range rep.Steps {
+				if want := j <= i; (s.Status == store.StepDone) != want {
+					t.Errorf("after the crash step %s is %s", s.Name, s.Status)
+				}
+			}
+			// A different request cannot start a second job meanwhile: the same job resumes.
+			rep2, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator})
+			if err != nil {
+				t.Fatalf("resume: %v\n%s", err, mustJSON(rep2))
+			}
+			if !rep2.Resumed || rep2.JobID != rep.JobID || rep2.Status != store.JobDone {
+				t.Fatalf("resumed report %s", mustJSON(rep2))
+			}
+			if n := countAction(rep2, StepAuthorizations, "cancel_authorization"); n != 1 {
+				t.Errorf("%d cancellations", n)
+			}
+			if n := countAction(rep2, StepSweep, "sweep_token"); n != 1 {
+				t.Errorf("%d token sweeps", n)
+			}
+			if n := countAction(rep2, StepAllowances, "approve_zero"); n != 1 {
+				t.Errorf("%d allowance resets", n)
+			}
+			var a store.Authorization
+			e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) { a, err = rt.Authorization(e.ctx, p.AuthorizationID); return err })
+			if a.Status != store.AuthCancelled || !e.authState(addr, a.Nonce) {
+				t.Errorf("authorization %s, on chain used %v", a.Status, e.authState(addr, a.Nonce))
+			}
+			if e.allowance(addr, spender).Sign() != 0 || e.balance(addr).Sign() != 0 {
+				t.Error("allowance or balance left")
+			}
+			if got := new(big.Int).Sub(e.balance(e.treasury), treasuryBefore); got.Int64() != 500_000 {
+				t.Errorf("treasury received %v", got)
+			}
+			jobs, err := e.m.Jobs(e.ctx, store.JobFilter{AgentID: ag.Agent.ID})
+			if err != nil || len(jobs) != 1 {
+				t.Errorf("jobs %d, %v", len(jobs), err)
+			}
+		})
+	}
+}
+
+// TestRevokeBadInput: an unknown agent, a fleet without treasury and a Manager
+// without chain are refused with a clear error and nothing changes.
+func TestRevokeBadInput(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("ok")[0]
+	head := func() uint64 {
+		var h store.AuditRecord
+		e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) { h, err = rt.AuditHead(e.ctx); return err })
+		return h.Seq
+	}
+	before := head()
+	if _, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: "agt_missing", Actor: operator}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown agent: %v", err)
+	}
+	if _, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID}); err == nil {
+		t.Error("no actor: accepted")
+	}
+	// A fleet without treasury.
+	var nf store.Fleet
+	e.st.Tx(e.ctx, func(tx store.Tx) (err error) {
+		nf, err = tx.CreateFleet(e.ctx, store.Fleet{Name: "bare", Index: 8})
+		return err
+	})
+	ps, err := e.svc.ProvisionAgents(e.ctx, payments.ProvisionRequest{FleetID: nf.ID, Agents: []payments.NewAgent{{ExternalID: "x", Name: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = head()
+	if _, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ps[0].Agent.ID, Actor: operator}); !errors.Is(err, ErrTreasuryUnset) {
+		t.Errorf("treasury unset: %v", err)
+	}
+	noChain, err := New(Config{Store: e.st, Keys: e.vault, Registry: e.m.cfg.Registry, Audit: e.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noChain.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator}); !errors.Is(err, ErrNoChain) {
+		t.Errorf("no chain: %v", err)
+	}
+	if head() != before {
+		t.Error("a refused revocation wrote an audit record")
+	}
+	for _, id := range []string{ag.Agent.ID, ps[0].Agent.ID} {
+		if a := e.agent(id); a.Status != store.AgentActive {
+			t.Errorf("agent %s is %s", id, a.Status)
+		}
+		if jobs, _ := e.m.Jobs(e.ctx, store.JobFilter{AgentID: id}); len(jobs) != 0 {
+			t.Errorf("agent %s has %d jobs", id, len(jobs))
+		}
+	}
+	if _, err := e.svc.Authenticate(e.ctx, ag.Token.Reveal()); err != nil {
+		t.Errorf("credential after refused revocations: %v", err)
+	}
 }
