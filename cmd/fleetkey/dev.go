@@ -66,13 +66,9 @@ func runDev(env *cliEnv, args []string) error {
 	return e.Run(ctx)
 }
 
-// isTerminal reports whether w is a character device (a terminal), where the summary is redrawn
+// isTerminal reports whether f is a character device (a terminal), where the summary is redrawn
 // in place.
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
+func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
