@@ -28,6 +28,17 @@
 // flag; a window total reads the records of its first partial 10 ms and then whole
 // buckets, coarsest first, so its cost does not grow with the window's contents (see
 // docs/storage.md). PruneSpendBuckets drops buckets no window can reach any more.
+// A write transaction sums its bucket changes in memory (Spend inside it adds
+// them; a rolled-back savepoint takes its own back) and writes each bucket once,
+// just before it commits, so a group-committed batch of one fleet's payments
+// writes the fleet's and group's buckets once.
+//
+// # State version
+//
+// StateVersion lets callers cache agents, keys, credentials and policies: it
+// changes once a write transaction that changed any of them returns, and, at this
+// Store's next write transaction, after another process committed to the file
+// (PRAGMA data_version of the write connection).
 //
 // # Migrations
 //
