@@ -26,7 +26,11 @@
 //     check; otherwise store.ErrIdempotencyMismatch), else the agent, its active
 //     key, the active policies of its fleet, group and itself (parsed once per
 //     content hash, refused if the source does not hash to the recorded hash) and
-//     the window totals the policies read (policy.Set.SnapshotSpec).
+//     the window totals the policies read (policy.Set.SnapshotSpec). The agent,
+//     key and policies are kept per agent and read again only once the store's
+//     state version has changed (a store with StateVersion, as the SQLite one:
+//     any committed change to a fleet, group, agent, key, credential or policy);
+//     the idempotency record and the window totals are read for every payment.
 //  3. signer.Choose picks the first requirement that the trusted registry
 //     admits and policy allows (or needs approval for). Policy sees the agent's
 //     resource URL, and the server's resource URL too when it differs.
@@ -37,9 +41,10 @@
 //     without ever leaving this package.
 //  5. One write: ReserveAuthorization with every window limit of the decision at
 //     its scope (the store re-checks them under its write lock, so concurrent
-//     payments can never overspend: the snapshot of step 2 is advisory),
-//     MarkSigned with the header (kept for replays), and the payment.signed audit
-//     record. A failure at any point undoes all three: no reservation is left
+//     payments can never overspend: the snapshot of step 2 is advisory) and the
+//     agent's and key's status, storing the record signed with its header (kept
+//     for replays; store.ReserveRequest.Signed), and the payment.signed audit
+//     record. A failure at any point undoes both: no reservation is left
 //     without its signature and record.
 //
 // Writes are group-committed: the writes of concurrent payments that queue while
