@@ -111,3 +111,31 @@ func TestStateVersion(t *testing.T) {
 		write(func(tx store.Tx) error { return nil })
 	})
 }
+
+// TestStateWritesClassified: exactly the prepared statements that change a fleet,
+// group, agent, key, credential or policy move the state version, and statements
+// written in other ways are recognised too. A new statement that writes one of
+// those tables is classified by its text; add it here.
+func TestStateWritesClassified(t *testing.T) {
+	want := map[string]bool{qFleetIns: true, qFleetTrea: true, qGroupIns: true, qAgentIns: true, qAgentStat: true,
+		qKeyIns: true, qKeyStat: true, qCredIns: true, qCredRevoke: true, qCredRevAll: true, qPolicyOff: true, qPolicyIns: true}
+	for _, q := range statements {
+		if got := isStateWrite(q); got != want[q] {
+			t.Errorf("state write %v, want %v: %s", got, want[q], q)
+		}
+	}
+	for q, want := range map[string]bool{
+		`insert or replace into keys(id) values (?)`:                                                true,
+		`INSERT OR IGNORE INTO "agents" (id) VALUES (?)`:                                            true,
+		`DELETE FROM policies WHERE id = ?`:                                                         true,
+		"UPDATE `credentials` SET revoked_at = 1":                                                   true,
+		`REPLACE INTO agent_groups (id) VALUES (?)`:                                                 true,
+		`SELECT a.status FROM agents a, keys k`:                                                     false,
+		`UPDATE authorizations SET status = 'x'`:                                                    false,
+		`INSERT INTO spend_buckets (level) VALUES (?) ON CONFLICT (level) DO UPDATE SET amount = 1`: false,
+	} {
+		if got := isStateWrite(q); got != want {
+			t.Errorf("state write %v, want %v: %s", got, want, q)
+		}
+	}
+}
