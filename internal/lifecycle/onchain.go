@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/chain/bindings"
 	"github.com/fleetkey/fleetkey/internal/custody"
 	"github.com/fleetkey/fleetkey/internal/signer"
+	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/x402/exact"
 )
 
@@ -205,3 +207,5 @@ func (m *Manager) mined(ctx context.Context, tx *types.Transaction) error {
 	_, err := chain.WaitSuccess(wctx, m.cfg.Backend, tx.Hash())
 	return err
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -39,7 +39,10 @@ func TestRotateOnDevnet(t *testing.T) {
 		t.Errorf("old address holds %v", b)
 	}
 	var a store.Authorization
-	e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) { a, err = rt.Authorization(e.ctx, before.AuthorizationID); return err })
+	e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) {
+		a, err = rt.Authorization(e.ctx, before.AuthorizationID)
+		return err
+	})
 	if a.Status != store.AuthCancelled || !e.authState(oldAddr, a.Nonce) {
 		t.Errorf("outstanding authorization: %s, used on chain %v", a.Status, e.authState(oldAddr, a.Nonce))
 	}
