@@ -290,12 +290,21 @@ func (t *tx) AuditHead(ctx context.Context) (store.AuditRecord, error) {
 	if t.head != nil {
 		return *t.head, nil
 	}
-	if t.write {
-		if err := t.lockAudit(ctx); err != nil {
-			return store.AuditRecord{}, err
-		}
+	if !t.write {
+		return one(t.queryRow(ctx, qAuditHead), scanAudit, "audit record", "head")
 	}
-	return one(t.queryRow(ctx, qAuditHead), scanAudit, "audit record", "head")
+	if err := t.lockAudit(ctx); err != nil {
+		return store.AuditRecord{}, err
+	}
+	h, err := one(t.queryRow(ctx, qAuditHead), scanAudit, "audit record", "head")
+	if err != nil {
+		return h, err
+	}
+	// Under the lock the head stays the head: the next AppendAudit needs no query.
+	c := h
+	c.Data = bytes.Clone(h.Data)
+	t.head = &c
+	return h, nil
 }
 
 func (t *tx) AuditRecords(ctx context.Context, afterSeq uint64, limit int) ([]store.AuditRecord, error) {

@@ -97,7 +97,15 @@ func (t *tx) lockFleet(ctx context.Context, fleetID string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: lock fleet: %w", err)
 	}
+	t.markFleetLocked(fleetID)
 	return nil
+}
+
+func (t *tx) markFleetLocked(fleetID string) {
+	if t.fleetsLocked == nil {
+		t.fleetsLocked = map[string]bool{}
+	}
+	t.fleetsLocked[fleetID] = true
 }
 
 func (t *tx) NextAgentIndex(ctx context.Context, fleetID string) (uint32, error) {

@@ -135,12 +135,8 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 	// The fleet row lock serialises every reservation that could share a window
 	// with this one, on every replica; everything below reads what was committed
 	// before it was granted (READ COMMITTED takes a new snapshot per statement).
-	var fleetLocked string
-	if err := t.queryRow(ctx, qFleetLock, a.AgentID).Scan(&fleetLocked); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.Authorization{}, false, &store.NotFoundError{Entity: "agent", Key: a.AgentID}
-		}
-		return store.Authorization{}, false, fmt.Errorf("postgres: lock fleet: %w", err)
+	if err := t.lockAgentFleet(ctx, a.AgentID); err != nil {
+		return store.Authorization{}, false, err
 	}
 	prev, err := t.AuthorizationByIdempotencyKey(ctx, a.AgentID, a.IdempotencyKey)
 	if err == nil {
@@ -208,6 +204,27 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 		}
 	}
 	return a, false, nil
+}
+
+// lockAgentFleet locks the agent's fleet row, once per transaction (a batch of
+// payments in savepoints pays the round trip once per fleet).
+func (t *tx) lockAgentFleet(ctx context.Context, agentID string) error {
+	if f, ok := t.agentFleet.Load(agentID); ok {
+		if t.fleetsLocked[f.(string)] {
+			return nil
+		}
+		return t.lockFleet(ctx, f.(string))
+	}
+	var fleetID string
+	if err := t.queryRow(ctx, qFleetLock, agentID).Scan(&fleetID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return &store.NotFoundError{Entity: "agent", Key: agentID}
+		}
+		return fmt.Errorf("postgres: lock fleet: %w", err)
+	}
+	t.agentFleet.Store(agentID, fleetID)
+	t.markFleetLocked(fleetID)
+	return nil
 }
 
 // checkWindows sums every window over the records and refuses the reservation if it

@@ -76,6 +76,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,8 +122,10 @@ type Store struct {
 	db      *sql.DB
 	opt     Options
 	version atomic.Uint64
-	stop    context.CancelFunc
-	done    chan struct{}
+	// agentFleet caches agent id → fleet id for the reservation's fleet lock.
+	agentFleet sync.Map
+	stop       context.CancelFunc
+	done       chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -296,7 +299,7 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(*tx) error) (err
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	t := &tx{tx: stx, write: !readOnly}
+	t := &tx{tx: stx, write: !readOnly, agentFleet: &s.agentFleet}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

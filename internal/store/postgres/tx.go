@@ -63,6 +63,10 @@ type tx struct {
 	depth int // savepoint nesting
 	// auditLocked is set once this transaction holds the audit head lock.
 	auditLocked bool
+	// fleetsLocked are the fleet rows this transaction holds locked; agentFleet
+	// is the Store's cache of agent → fleet (an agent never changes fleet).
+	fleetsLocked map[string]bool
+	agentFleet   *sync.Map
 	// head is the audit record this transaction appended last, nil when unknown.
 	// While the transaction holds the audit lock nobody else can append.
 	head *store.AuditRecord
@@ -87,9 +91,9 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("postgres: savepoint: %w", err)
 	}
-	// A rolled-back savepoint may take with it the row lock on the audit head
-	// and the records appended inside it: forget both.
-	undo := func() { t.head, t.auditLocked = nil, false }
+	// A rolled-back savepoint may take with it the row locks taken inside it
+	// and the records appended: forget them.
+	undo := func() { t.head, t.auditLocked = nil, false; clear(t.fleetsLocked) }
 	defer func() {
 		if p := recover(); p != nil {
 			undo()
