@@ -50,3 +50,14 @@ func isRevert(err error) bool {
 	}
 	return strings.Contains(err.Error(), "execution reverted")
 }
+
+// NewSender returns a chain.Sender that submits transactions from the relayer account with this
+// key, for fleetkey's other relayed operations (lifecycle cancellations and sweeps). The key
+// stays inside the RelayerKey; Close still wipes it.
+func (k *RelayerKey) NewSender(b chain.Backend, chainID uint64) *chain.Sender {
+	id := new(big.Int).SetUint64(chainID)
+	signer := types.LatestSignerForChainID(id)
+	return chain.NewSender(b, k.Address(), func(_ common.Address, tx *types.Transaction) (*types.Transaction, error) {
+		return k.signTx(tx, signer)
+	}, id)
+}
