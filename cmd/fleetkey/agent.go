@@ -43,14 +43,14 @@ Every command takes --api URL (default $FLEETKEY_API, else http://127.0.0.1:8402
 change, auditor to read).`
 
 func runAgent(env *cliEnv, args []string) error {
-	return runSubcommand(env, "agent", agentHelp, []subcommand{
+	return runSubcommand(env, "agent", agentHelp+agentHelpExtra, append([]subcommand{
 		{"create", runAgentCreate},
 		{"list", runAgentList},
 		{"show", runAgentShow},
 		{"freeze", func(env *cliEnv, args []string) error { return runAgentStatus(env, "freeze", args) }},
 		{"unfreeze", func(env *cliEnv, args []string) error { return runAgentStatus(env, "unfreeze", args) }},
 		{"credential", runAgentCredential},
-	}, args)
+	}, agentSubcommands...), args)
 }
 
 // labelsFlag is a repeatable K=V flag.
