@@ -73,10 +73,11 @@ type Detector struct {
 	// Responses in force, from open alerts: agents held for approval and blocked
 	// payees ("fleet|payee"), each with the ids of the alerts that hold them; and
 	// the open alert per dedup key, so a signal already alerted is only recorded.
-	approval map[string]map[string]bool
-	blocked  map[string]map[string]bool
-	open     map[string]string
-	dirty    bool
+	approval   map[string]map[string]bool
+	blocked    map[string]map[string]bool
+	open       map[string]string
+	openAlerts map[string]store.Alert
+	dirty      bool
 
 	flushMu sync.Mutex
 	stop    chan struct{}
@@ -468,6 +469,14 @@ func (d *Detector) respond(ctx context.Context, fleetID, agentID string, fs []fi
 		if !ok {
 			return ErrNoAnomalyStore
 		}
+		if fleetID == "" && agentID != "" {
+			// An agent whose requests never reached Screen (all refused by policy).
+			ag, err := tx.Agent(ctx, agentID)
+			if err != nil {
+				return err
+			}
+			fleetID = ag.FleetID
+		}
 		for _, f := range fs {
 			act := d.cfg.response(f.Signal, f.Severity)
 			if act == BlockPayee && f.PayTo == "" {
@@ -560,9 +569,9 @@ func (d *Detector) respond(ctx context.Context, fleetID, agentID string, fs []fi
 	return v, nil
 }
 
-// dedupKey names what an open alert covers: one per agent, signal and payee (one
-// per fleet, signal and payee or resource for a fleet-wide signal, and per bucket
-// for a spend spike).
+// dedupKey names what an open alert covers: one per agent, signal, severity and
+// payee (so an escalation is a new alert), and one per fleet, signal and payee or
+// resource for a fleet-wide signal (per bucket for a spend spike).
 func dedupKey(fleetID, agentID string, f finding) string {
 	switch f.Signal {
 	case SignalPayeeSpread:
@@ -572,7 +581,7 @@ func dedupKey(fleetID, agentID string, f finding) string {
 	case SignalFleetSpend:
 		return fleetID + "|" + string(f.Signal) + "|" + fmt.Sprint(f.Detail["bucket"])
 	}
-	return fleetID + "|" + agentID + "|" + string(f.Signal) + "|" + f.PayTo
+	return fleetID + "|" + agentID + "|" + string(f.Signal) + "|" + string(f.Severity) + "|" + f.PayTo
 }
 
 // track puts an open alert's response in force. Called with d.mu held.
@@ -583,6 +592,10 @@ func (d *Detector) track(al store.Alert, key string) {
 	if key != "" {
 		d.open[key] = al.ID
 	}
+	if d.openAlerts == nil {
+		d.openAlerts = map[string]store.Alert{}
+	}
+	d.openAlerts[al.ID] = al
 	add := func(m *map[string]map[string]bool, k string) {
 		if *m == nil {
 			*m = map[string]map[string]bool{}
@@ -604,6 +617,23 @@ func (d *Detector) track(al store.Alert, key string) {
 	}
 }
 
+// vouch makes an acknowledged alert's payee known to its agent and fleet: the
+// operator who acknowledged it vouched for it, and it is not raised again.
+// Called with d.mu held.
+func (d *Detector) vouch(al store.Alert) {
+	if al.PayTo == "" {
+		return
+	}
+	if f := d.fleets[al.FleetID]; f != nil {
+		f.Known[al.PayTo]++
+		delete(f.Pending, al.PayTo)
+	}
+	if a := d.agents[al.AgentID]; a != nil {
+		a.Payees[al.PayTo]++
+	}
+	d.dirty = true
+}
+
 // reloadOpen rebuilds the responses in force from the open alerts.
 func (d *Detector) reloadOpen(ctx context.Context) error {
 	var open []store.Alert
@@ -621,19 +651,29 @@ func (d *Detector) reloadOpen(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.approval, d.blocked, d.open = nil, nil, nil
+	still := make(map[string]bool, len(open))
+	for _, al := range open {
+		still[al.ID] = true
+	}
+	for id, al := range d.openAlerts {
+		if !still[id] {
+			d.vouch(al)
+		}
+	}
+	d.approval, d.blocked, d.open, d.openAlerts = nil, nil, nil, nil
 	for _, al := range open {
 		var detail map[string]any
 		_ = json.Unmarshal([]byte(al.Detail), &detail)
-		d.track(al, dedupKey(al.FleetID, al.AgentID, finding{Signal: Signal(al.Signal), PayTo: al.PayTo, Detail: detail}))
+		d.track(al, dedupKey(al.FleetID, al.AgentID, finding{Signal: Signal(al.Signal), Severity: Severity(al.Severity), PayTo: al.PayTo, Detail: detail}))
 	}
 	return nil
 }
 
 // Ack acknowledges an alert for an operator (actor is an audit actor such as
 // audit.OperatorActor(id)) and lifts its response: an agent held for approval by
-// it pays again without, a payee blocked by it is paid again. A frozen agent stays
-// frozen until an operator unfreezes it.
+// it pays again without, a payee blocked by it is paid again, and the alert's
+// payee counts as known to its agent and fleet from then on (the operator vouched
+// for it). A frozen agent stays frozen until an operator unfreezes it.
 func (d *Detector) Ack(ctx context.Context, alertID, actor string) (store.Alert, error) {
 	al, err := AckAlert(ctx, d.cfg.Store, d.cfg.Audit, alertID, actor, d.now())
 	if err != nil {
