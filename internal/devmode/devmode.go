@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -168,12 +169,21 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 		return nil, err
 	}
 
-	rpcAddr, err := e.probe(opt.Ports.RPC, DefaultRPCPort)
-	if err != nil {
-		return nil, fmt.Errorf("devmode: rpc port: %w", err)
-	}
-	if e.net, err = devnet.Start(ctx, devnet.Config{ChainID: ChainID, Listen: rpcAddr}); err != nil {
-		return nil, err
+	// A probed port can be taken before the devnet binds it: then the next one is tried.
+	rpcPort := opt.Ports.RPC
+	for attempt := 1; ; attempt++ {
+		rpcAddr, err := e.probe(rpcPort, DefaultRPCPort)
+		if err != nil {
+			return nil, fmt.Errorf("devmode: rpc port: %w", err)
+		}
+		e.net, err = devnet.Start(ctx, devnet.Config{ChainID: ChainID, Listen: rpcAddr})
+		if err == nil {
+			break
+		}
+		if !addrInUse(err) || attempt == bindAttempts || e.opt.AnyPort {
+			return nil, err
+		}
+		rpcPort = portOf(rpcAddr) + 1
 	}
 	accounts := e.net.Accounts()
 	treasury, merchant := accounts[treasuryAccount], accounts[merchantAccount]
@@ -194,16 +204,11 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 	e.facSrv = &http.Server{Handler: e.fac.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		WriteTimeout: facilitator.DefaultReceiptTimeout + 30*time.Second}
 
-	apiAddr, err := e.probe(opt.Ports.API, DefaultAPIPort)
-	if err != nil {
-		return nil, fmt.Errorf("devmode: api port: %w", err)
-	}
 	if e.logFile, err = os.OpenFile(filepath.Join(e.dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 		return nil, fmt.Errorf("devmode: log file: %w", err)
 	}
 	tok := e.net.Token()
 	cfg := server.Default()
-	cfg.Listen = apiAddr
 	cfg.DataDir = e.dir
 	cfg.RPCURL = e.net.RPCURL()
 	cfg.ShutdownGrace = 5 * time.Second
@@ -213,11 +218,25 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// server.New owns the vault from here on, and closes it if it fails.
-	e.srv, err = server.New(ctx, cfg, server.Options{Logger: logger, Vault: vault, Build: opt.Build})
-	vault = nil
-	if err != nil {
-		return nil, err
+	apiPort := opt.Ports.API
+	for attempt := 1; ; attempt++ {
+		if cfg.Listen, err = e.probe(apiPort, DefaultAPIPort); err != nil {
+			return nil, fmt.Errorf("devmode: api port: %w", err)
+		}
+		// server.New owns the vault from here on, and closes it if it fails.
+		e.srv, err = server.New(ctx, cfg, server.Options{Logger: logger, Vault: vault, Build: opt.Build})
+		vault = nil
+		if err == nil {
+			break
+		}
+		if !addrInUse(err) || attempt == bindAttempts || e.opt.AnyPort {
+			return nil, err
+		}
+		// The probed port was taken meanwhile: unseal again for the next one.
+		if vault, _, err = unsealDev(e.dir); err != nil {
+			return nil, err
+		}
+		apiPort = portOf(cfg.Listen) + 1
 	}
 
 	// The daemon serves from here on, so that the fleet is provisioned through its API.
@@ -290,6 +309,24 @@ func (e *Env) listen(port, def int) (net.Listener, error) {
 		}
 	}
 	return nil, fmt.Errorf("ports %d to %d are all taken: %w", port, port+portTries-1, firstErr)
+}
+
+// bindAttempts bounds the retries when a probed port is taken before it is bound.
+const bindAttempts = 3
+
+// addrInUse reports an error of binding a port another process holds.
+func addrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+}
+
+// portOf is the port of a host:port address (0 if it has none).
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // fund mints FundAmount TestUSD from the treasury (the token's owner) to every agent: the chain

@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/fleetkey/fleetkey/internal/chain/bindings"
+	"github.com/fleetkey/fleetkey/internal/chain/devnet"
 	"github.com/fleetkey/fleetkey/internal/datadir"
 	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
@@ -375,5 +376,33 @@ func TestNextFreePort(t *testing.T) {
 	got := ln.Addr().(*net.TCPAddr).Port
 	if got <= port || got >= port+portTries {
 		t.Errorf("port %d taken: got %d, want one of the next %d", port, got, portTries-1)
+	}
+}
+
+// TestAddrInUse checks that a taken port is recognised in the errors of the components that
+// bind one themselves (net.Listen, the devnet), so that Start moves on to the next port.
+func TestAddrInUse(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, err = net.Listen("tcp", held.Addr().String())
+	if err == nil || !addrInUse(err) {
+		t.Errorf("net.Listen on a taken port: %v, not recognised", err)
+	}
+	d, err := devnet.Start(testCtx(t), devnet.Config{ChainID: ChainID, Listen: held.Addr().String()})
+	if err == nil {
+		d.Close()
+		t.Fatal("devnet started on a taken port")
+	}
+	if !addrInUse(err) {
+		t.Errorf("devnet on a taken port: %v, not recognised", err)
+	}
+	if addrInUse(errors.New("devnet: listen address must be loopback")) {
+		t.Error("another error taken for a taken port")
+	}
+	if portOf(held.Addr().String()) != held.Addr().(*net.TCPAddr).Port || portOf("nonsense") != 0 {
+		t.Error("portOf")
 	}
 }
