@@ -130,9 +130,10 @@ type Env struct {
 	closeOnce sync.Once
 }
 
-// Start prints the development-only banner and builds the environment: data directory, seal,
-// devnet, facilitator, daemon, demo fleet, funding, demo API; then it writes the manifest.
-// Whatever was started is stopped again when a step fails.
+// Start prints the development-only banner and builds the environment: data directory (locked),
+// seal, devnet, facilitator, daemon (serving from here on, so that the demo fleet is provisioned
+// through its operator API), demo fleet, funding, demo API. Run writes the manifest and serves
+// the rest. Whatever was started is stopped again when a step fails.
 func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 	if opt.DataDir == "" {
 		opt.DataDir = DefaultDataDir
