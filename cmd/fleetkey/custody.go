@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/keys/hd"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/internal/store/postgres"
 	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 )
 
@@ -48,7 +50,9 @@ init then creates the database DATA_DIR/fleetkey.db (SQLite, migrated) with a fi
 credential of role admin (named by --admin-name, default "admin"; stored only as its SHA-256 hash,
 its creation recorded in the audit log and checkpointed with the audit key), and writes that
 credential's token (fko_...) to DATA_DIR/admin.token with mode 0600. Use it to create the other
-operator credentials, then move it somewhere safe or revoke it.
+operator credentials, then move it somewhere safe or revoke it. With --db postgres://... the
+database is that PostgreSQL database instead (migrated; it must hold no operator credential yet),
+for replicas that copy DATA_DIR/custody.seal and serve with the same --db.
 
 init refuses a data directory that already holds a seal, a database or an admin token, and never
 overwrites any of them. Nothing is written when a step before the seal fails.`
@@ -63,6 +67,7 @@ func runInit(env *cliEnv, args []string) error {
 	sharesOut := fs.String("shares-out", "", "directory to write one share file per operator into (else printed)")
 	importFile := fs.String("import-mnemonic-file", "", "seal this BIP-39 mnemonic instead of a new seed (mode 0600)")
 	adminName := fs.String("admin-name", "admin", "name of the first admin operator credential")
+	db := fs.String("db", "", "database to create: a postgres:// URL (default: SQLite DATA_DIR/fleetkey.db)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -84,7 +89,19 @@ func runInit(env *cliEnv, args []string) error {
 	if _, err := custody.Inspect(*dataDir); err == nil {
 		return fmt.Errorf("%s is already initialized (%s exists); nothing changed", *dataDir, filepath.Join(*dataDir, custody.SealFileName))
 	}
+	if *db != "" {
+		u, err := url.Parse(*db)
+		if err != nil || !postgres.IsURL(*db) {
+			return errors.New("--db: give a postgres:// URL (the SQLite database is always DATA_DIR/fleetkey.db)")
+		}
+		if _, ok := u.User.Password(); ok {
+			return errors.New("--db: the URL holds a password: give it in PGPASSWORD or a PGPASSFILE instead")
+		}
+	}
 	for _, name := range []string{datadir.DB, datadir.AdminToken} {
+		if name == datadir.DB && *db != "" {
+			continue
+		}
 		if _, err := os.Lstat(datadir.Path(*dataDir, name)); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%s is already initialized (%s exists); nothing changed", *dataDir, datadir.Path(*dataDir, name))
 		}
@@ -135,11 +152,16 @@ func runInit(env *cliEnv, args []string) error {
 	}()
 	info := res.Info
 	fmt.Fprintf(env.stdout, "sealed a new root seed in %s\nseal id %s\n", res.SealPath, info.SealID)
-	tokenPath, err := initDatabase(*dataDir, *adminName, req.Passphrase, res)
+	tokenPath, err := initDatabase(*dataDir, *db, *adminName, req.Passphrase, res)
 	if err != nil {
 		return fmt.Errorf("the root seed is sealed, but the database is not ready: %w", err)
 	}
-	fmt.Fprintf(env.stdout, "created database %s\n", datadir.Path(*dataDir, datadir.DB))
+	if *db != "" {
+		u, _ := url.Parse(*db)
+		fmt.Fprintf(env.stdout, "created the fleetkey tables in PostgreSQL at %s\n", u.Host)
+	} else {
+		fmt.Fprintf(env.stdout, "created database %s\n", datadir.Path(*dataDir, datadir.DB))
+	}
 	fmt.Fprintf(env.stdout, "first admin token written to %s (mode 0600): keep it secret; it is shown nowhere else\n", tokenPath)
 	switch info.Kind {
 	case custody.KEKPassphrase:
@@ -172,7 +194,7 @@ func runInit(env *cliEnv, args []string) error {
 // shares), creates the database with the first admin credential, checkpoints the
 // audit log with the audit key, and writes the admin token to a new 0600 file. It
 // returns the token file's path.
-func initDatabase(dataDir, adminName string, pass custody.Passphrase, res *custody.InitResult) (string, error) {
+func initDatabase(dataDir, db, adminName string, pass custody.Passphrase, res *custody.InitResult) (string, error) {
 	ureq := custody.UnsealRequest{DataDir: dataDir}
 	switch {
 	case res.Info.Kind == custody.KEKPassphrase:
@@ -226,11 +248,22 @@ func initDatabase(dataDir, adminName string, pass custody.Passphrase, res *custo
 	}()
 
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, datadir.Path(dataDir, datadir.DB), sqlite.Options{})
-	if err != nil {
-		return "", err
+	var st store.Store
+	if db != "" {
+		pst, err := postgres.Open(ctx, db, postgres.Options{})
+		if err != nil {
+			return "", err
+		}
+		defer pst.Close()
+		st = pst
+	} else {
+		sst, err := sqlite.Open(ctx, datadir.Path(dataDir, datadir.DB), sqlite.Options{})
+		if err != nil {
+			return "", err
+		}
+		defer sst.Close()
+		st = sst
 	}
-	defer st.Close()
 	ic, err := payments.BootstrapAdmin(ctx, st, log, adminName, time.Now())
 	if err != nil {
 		return "", err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,10 +18,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/chain/devnet"
-	"github.com/fleetkey/fleetkey/internal/keys/hd"
-	"github.com/fleetkey/fleetkey/internal/payments"
+	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/internal/store/postgres"
 	"github.com/fleetkey/fleetkey/sdk"
@@ -72,6 +71,239 @@ func startServe(t *testing.T, bin, cfgPath string) *serveProc {
 	return nil
 }
 
+// processCluster is n `fleetkey serve` processes on one PostgreSQL database, set up
+// as an operator would: `fleetkey init --db` seals the root and creates the first
+// admin in PostgreSQL, and every replica gets a copy of the seal.
+type processCluster struct {
+	procs []*serveProc
+	admin *sdk.Client
+	store *postgres.Store // the test's own connection, for checks
+	words []byte
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// fleetkeyBinary builds cmd/fleetkey once per test binary.
+func fleetkeyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fleetkey-replicas-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "fleetkey")
+		if b, err := exec.Command("go", "build", "-o", binPath, "github.com/fleetkey/fleetkey/cmd/fleetkey").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// startProcesses starts n replicas; rpcURL and the asset come from d when d is not nil,
+// else the payments test asset is trusted and no reconciler runs.
+func startProcesses(t *testing.T, n int, d *devnet.Devnet) *processCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and starts fleetkey processes")
+	}
+	db, words := dbURL(t), mnemonic(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := fleetkeyBinary(t)
+	seedFile, passFile := filepath.Join(dir, "mnemonic"), filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(seedFile, words, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	initDir := filepath.Join(dir, "init")
+	if b, err := exec.Command(bin, "init", "--data-dir", initDir, "--db", db, "--import-mnemonic-file", seedFile,
+		"--passphrase-file", passFile, "--generate-passphrase").CombinedOutput(); err != nil {
+		t.Fatalf("fleetkey init: %v\n%s", err, b)
+	}
+	seal, err := os.ReadFile(filepath.Join(initDir, "custody.seal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(initDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(ctx, db, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	assets := func() string {
+		a := paymentstest.Asset
+		network, addr, symbol, decimals, name, version := a.Network, a.Address.Hex(), a.Symbol, a.Decimals, a.EIP712Name, a.EIP712Version
+		if d != nil {
+			tok := d.Token()
+			network, addr, symbol, decimals, name, version = d.Network(), tok.Address.Hex(), tok.Symbol, tok.Decimals, tok.Name, tok.Version
+		}
+		return fmt.Sprintf("assets:\n  - network: %s\n    address: %s\n    symbol: %s\n    decimals: %d\n    eip712_name: %s\n    eip712_version: %q\n",
+			network, addr, symbol, decimals, name, version)
+	}()
+	c := &processCluster{store: st, words: words}
+	for i := range n {
+		dd := filepath.Join(dir, fmt.Sprintf("replica%d", i))
+		if err := os.MkdirAll(dd, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dd, "custody.seal"), seal, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fmt.Sprintf("listen: 127.0.0.1:0\ndata_dir: %s\ndb: %q\nunseal:\n  passphrase_file: %s\nreconcile:\n  interval: 200ms\n", dd, db, passFile) + assets
+		if d != nil {
+			cfg += "rpc_url: " + d.RPCURL() + "\n"
+		}
+		cfgPath := filepath.Join(dir, fmt.Sprintf("replica%d.yaml", i))
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.procs = append(c.procs, startServe(t, bin, cfgPath))
+	}
+	if c.admin, err = sdk.NewClient(c.procs[0].url, strings.TrimSpace(string(token))); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// provision creates, through the API of replica 0, a fleet with one group under the
+// group policy src and n agents; it returns their ids and tokens.
+func (c *processCluster) provision(t *testing.T, n int, src string) (fleetID string, agents []sdk.ProvisionedAgent) {
+	t.Helper()
+	ctx := context.Background()
+	fl, err := c.admin.CreateFleet(ctx, "replicated", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.admin.CreateGroup(ctx, fl.ID, "crawlers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.admin.ApplyPolicy(ctx, "group", g.ID, "shared-budget", src); err != nil {
+		t.Fatal(err)
+	}
+	var na []sdk.NewAgent
+	for i := range n {
+		na = append(na, sdk.NewAgent{ExternalID: fmt.Sprintf("agent-%d", i), Name: "agent"})
+	}
+	made, err := c.admin.CreateAgents(ctx, sdk.CreateAgentsRequest{FleetID: fl.ID, GroupID: g.ID, Agents: na})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl.ID, made
+}
+
+// payHTTP posts a payment with an agent token to a replica's URL.
+func payHTTP(base, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/payments", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+// heldBudget counts the authorizations of a fleet that hold budget.
+func heldBudget(t *testing.T, st store.Store, fleetID string, statuses ...store.AuthStatus) int {
+	t.Helper()
+	var n int
+	err := st.ReadTx(context.Background(), func(rt store.ReadTx) error {
+		as, err := rt.Authorizations(context.Background(), store.AuthorizationFilter{FleetID: fleetID, Statuses: statuses})
+		n = len(as)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestProcessesGroupBudgetExact is the budget test with real processes: three
+// `fleetkey serve` on one database, 600 concurrent payments for 20 agents sharing a
+// group budget that admits exactly 100: exactly 100 are signed, whichever process
+// served them, the rest are refused for the budget, and the one audit chain verifies.
+// Then an agent frozen through one process is refused by all three.
+func TestProcessesGroupBudgetExact(t *testing.T) {
+	const (
+		requests = 600
+		admitted = 100
+	)
+	c := startProcesses(t, 3, nil)
+	fleetID, agents := c.provision(t, 20, budgetPolicy(admitted))
+	type result struct {
+		replica, status int
+		err             error
+	}
+	results := make([]result, requests)
+	bodies := make([][]byte, requests)
+	for i := range bodies {
+		bodies[i] = payBody(t, key(t), "10000")
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range requests {
+		wg.Go(func() {
+			<-start
+			r := i % len(c.procs)
+			status, _, err := payHTTP(c.procs[r].url, agents[i%len(agents)].Token.Reveal(), bodies[i])
+			results[i] = result{r, status, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	signed, perReplica := 0, map[int]int{}
+	for i, r := range results {
+		switch {
+		case r.err != nil:
+			t.Fatalf("request %d: %v", i, r.err)
+		case r.status == http.StatusOK:
+			signed++
+			perReplica[r.replica]++
+		case r.status != http.StatusForbidden:
+			t.Fatalf("request %d on replica %d: status %d", i, r.replica, r.status)
+		}
+	}
+	if signed != admitted {
+		t.Fatalf("%d payments signed across processes, want exactly %d", signed, admitted)
+	}
+	if n := heldBudget(t, c.store, fleetID, store.AuthReserved, store.AuthSigned, store.AuthSettled); n != admitted {
+		t.Fatalf("%d authorizations hold budget, want %d", n, admitted)
+	}
+	rep := verifyAudit(t, c.store, c.words)
+	if rep.Records < requests {
+		t.Fatalf("audit chain has %d records for %d payment requests", rep.Records, requests)
+	}
+
+	// A freeze through process 0 (over the API) is refused by every process.
+	if _, err := c.admin.FreezeAgent(context.Background(), agents[0].Agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range c.procs {
+		status, b, err := payHTTP(p.url, agents[0].Token.Reveal(), payBody(t, key(t), "1"))
+		if err != nil || status == http.StatusOK {
+			t.Fatalf("process %d after the freeze: %d %s %v", i, status, b, err)
+		}
+	}
+	t.Logf("signed per process %v; audit chain of %d records verifies", perReplica, rep.Records)
+}
+
 // TestKillReplicaDuringLoad runs three `fleetkey serve` processes on one PostgreSQL
 // database with a devnet for reconciliation, sends 300 payments across them, and kills
 // one with SIGKILL a third of the way through: every request to the two others is
@@ -83,114 +315,17 @@ func TestKillReplicaDuringLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts fleetkey processes")
 	}
-	db, words := dbURL(t), mnemonic(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-
 	d, err := devnet.Start(ctx, devnet.Config{Listen: "127.0.0.1:0", Accounts: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
 	tok := d.Token()
-
-	bin := filepath.Join(dir, "fleetkey")
-	build := exec.Command("go", "build", "-o", bin, "github.com/fleetkey/fleetkey/cmd/fleetkey")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	// One seal (of the test's mnemonic), copied to each replica's data directory.
-	seedFile, passFile := filepath.Join(dir, "mnemonic"), filepath.Join(dir, "passphrase")
-	if err := os.WriteFile(seedFile, words, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command(bin, "init", "--data-dir", filepath.Join(dir, "seal"), "--import-mnemonic-file", seedFile,
-		"--passphrase-file", passFile, "--generate-passphrase").CombinedOutput(); err != nil {
-		t.Fatalf("fleetkey init: %v\n%s", err, b)
-	}
-	seal, err := os.ReadFile(filepath.Join(dir, "seal", "custody.seal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The first admin, created in PostgreSQL the way fleetkey init does in SQLite.
-	st, err := postgres.Open(ctx, db, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	v := vault(t, words)
-	p, _ := hd.ParsePath(audit.KeyPath)
-	auditKey, err := v.Key(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(audit.Options{Signer: auditKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	boot, err := payments.BootstrapAdmin(ctx, st, alog, "admin", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.Close()
-
-	procs := make([]*serveProc, 3)
-	for i := range procs {
-		dd := filepath.Join(dir, fmt.Sprintf("replica%d", i))
-		if err := os.MkdirAll(dd, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dd, "custody.seal"), seal, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
-data_dir: %s
-db: %q
-rpc_url: %s
-unseal:
-  passphrase_file: %s
-reconcile:
-  interval: 200ms
-assets:
-  - network: %s
-    address: %s
-    symbol: %s
-    decimals: %d
-    eip712_name: %s
-    eip712_version: %q
-`, dd, db, d.RPCURL(), passFile, d.Network(), tok.Address.Hex(), tok.Symbol, tok.Decimals, tok.Name, tok.Version)
-		cfgPath := filepath.Join(dir, fmt.Sprintf("replica%d.yaml", i))
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		procs[i] = startServe(t, bin, cfgPath)
-	}
-
-	admin, err := sdk.NewClient(procs[0].url, boot.Token.Reveal())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fl, err := admin.CreateFleet(ctx, "killed", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := admin.CreateGroup(ctx, fl.ID, "crawlers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ApplyPolicy(ctx, "group", g.ID, "shared-budget", budgetPolicy(1_000_000)); err != nil {
-		t.Fatal(err)
-	}
-	var na []sdk.NewAgent
-	for i := range 12 {
-		na = append(na, sdk.NewAgent{ExternalID: fmt.Sprintf("agent-%d", i), Name: "agent"})
-	}
-	made, err := admin.CreateAgents(ctx, sdk.CreateAgentsRequest{FleetID: fl.ID, GroupID: g.ID, Agents: na})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startProcesses(t, 3, d)
+	procs, st, words := c.procs, c.store, c.words
+	fleetID, made := c.provision(t, 12, budgetPolicy(1_000_000))
 
 	// Payments valid for 4 s, so that their reservations lapse during the test.
 	demand, err := x402.EncodeHeader(x402.PaymentRequiredV2{X402Version: 2, Error: "Payment required",
@@ -312,7 +447,7 @@ assets:
 		var left []store.Authorization
 		err := st.ReadTx(ctx, func(rt store.ReadTx) error {
 			var err error
-			left, err = rt.Authorizations(ctx, store.AuthorizationFilter{FleetID: fl.ID,
+			left, err = rt.Authorizations(ctx, store.AuthorizationFilter{FleetID: fleetID,
 				Statuses: []store.AuthStatus{store.AuthReserved, store.AuthSigned}})
 			return err
 		})
