@@ -32,6 +32,7 @@ simulated day.`)
 	days := fs.Int("days", 7, "simulated days (at least 3)")
 	seed := fs.Uint64("seed", 1, "workload seed")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	keep := fs.String("data-dir", "", "keep the simulated fleet's database in this new directory (for fleetkey alerts list, audit verify)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ simulated day.`)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	res, err := simulate.Run(ctx, simulate.Options{Agents: *agents, Days: *days, Seed: *seed, Scenarios: names})
+	res, err := simulate.Run(ctx, simulate.Options{Agents: *agents, Days: *days, Seed: *seed, Scenarios: names, Dir: *keep})
 	if err != nil {
 		return err
 	}

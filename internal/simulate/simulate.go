@@ -69,7 +69,8 @@ type Options struct {
 	Seed uint64
 	// Scenarios to run (default all).
 	Scenarios []string
-	// Dir holds the database (default a temporary directory, removed after).
+	// Dir holds the database, kept after the run (default a temporary directory,
+	// removed after). It must not hold one already.
 	Dir string
 	// PerPaymentLimit is the fleet policy's per-payment limit in micro-units
 	// (default 500000, $0.50).
@@ -441,6 +442,14 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	began := time.Now()
 	dir := opt.Dir
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("simulate: %w", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "fleetkey.db")); err == nil {
+			return nil, fmt.Errorf("simulate: %s already holds a database; give a new directory", dir)
+		}
+	}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "fleetkey-simulate-")
 		if err != nil {
