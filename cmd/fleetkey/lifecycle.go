@@ -183,10 +183,11 @@ func runDeps(env *cliEnv, args []string) error {
 	var lf lifecycleFlags
 	lf.register(fs, false, false)
 	dot := fs.Bool("dot", false, "print a Graphviz digraph")
-	if err := parseFlags(env, fs, args); err != nil {
+	pos, err := parseArgs(env, fs, args)
+	if err != nil {
 		return err
 	}
-	if err := needArgs(fs, fs.Args(), 1); err != nil {
+	if err := needArgs(fs, pos, 1); err != nil {
 		return err
 	}
 	ctx, cancel := lifecycleContext()
@@ -196,7 +197,7 @@ func runDeps(env *cliEnv, args []string) error {
 		return err
 	}
 	defer le.close()
-	d, err := le.m.Deps(ctx, fs.Arg(0))
+	d, err := le.m.Deps(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -223,10 +224,11 @@ func runAgentRotate(env *cliEnv, args []string) error {
 	var lf lifecycleFlags
 	lf.register(fs, true, false)
 	outstanding := fs.String("outstanding", "cancel", "what to do with the old key's outstanding authorizations: cancel or expire")
-	if err := parseFlags(env, fs, args); err != nil {
+	pos, err := parseArgs(env, fs, args)
+	if err != nil {
 		return err
 	}
-	if err := needArgs(fs, fs.Args(), 1); err != nil {
+	if err := needArgs(fs, pos, 1); err != nil {
 		return err
 	}
 	ctx, cancel := lifecycleContext()
@@ -236,7 +238,7 @@ func runAgentRotate(env *cliEnv, args []string) error {
 		return err
 	}
 	defer le.close()
-	rep, err := le.m.Rotate(ctx, lifecycle.RotateRequest{AgentID: fs.Arg(0), Actor: audit.OperatorActor(lf.actor), Outstanding: lifecycle.Outstanding(*outstanding)})
+	rep, err := le.m.Rotate(ctx, lifecycle.RotateRequest{AgentID: pos[0], Actor: audit.OperatorActor(lf.actor), Outstanding: lifecycle.Outstanding(*outstanding)})
 	if rep != nil {
 		if perr := printReport(env, rep, lf.json); perr != nil {
 			return perr
@@ -267,10 +269,10 @@ func runAgentRevoke(env *cliEnv, args []string) error {
 	since := fs.Duration("since", 0, "with --paid-to: only payments made in this last duration (0: ever)")
 	dry := fs.Bool("dry-run", false, "list what would be undone, change nothing")
 	concurrency := fs.Int("concurrency", 4, "agents revoked at once")
-	if err := parseFlags(env, fs, args); err != nil {
+	ids, err := parseArgs(env, fs, args)
+	if err != nil {
 		return err
 	}
-	ids := fs.Args()
 	if len(ids) == 0 && *group == "" && *fleet == "" && *paidTo == "" {
 		fs.Usage()
 		return errUsage
@@ -457,10 +459,11 @@ func runOrphansCmd(env *cliEnv, args []string, sweep bool) error {
 	if sweep {
 		fs.BoolVar(&dry, "dry-run", false, "report what would move, move nothing")
 	}
-	if err := parseFlags(env, fs, args); err != nil {
+	pos, err := parseArgs(env, fs, args)
+	if err != nil {
 		return err
 	}
-	if err := needArgs(fs, fs.Args(), 0); err != nil {
+	if err := needArgs(fs, pos, 0); err != nil {
 		return err
 	}
 	ctx, cancel := lifecycleContext()

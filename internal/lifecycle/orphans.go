@@ -40,6 +40,9 @@ type Orphan struct {
 	Reason      string            `json:"reason"`
 	Balances    []TokenBalance    `json:"balances"`
 	Native      string            `json:"native"`
+	// NativeSweepable is true when the native balance is worth the gas of moving
+	// it (more than twice a transfer's cost); dust left by gas funding is not.
+	NativeSweepable bool `json:"native_sweepable"`
 	// Outstanding is the number of signed authorizations of the key still open:
 	// their amounts stay behind in a sweep and the key is not retired.
 	Outstanding int `json:"outstanding"`
@@ -49,7 +52,7 @@ type Orphan struct {
 }
 
 // empty reports whether the orphan holds nothing.
-func (o Orphan) empty() bool { return len(o.Balances) == 0 && (o.Native == "" || o.Native == "0") }
+func (o Orphan) empty() bool { return len(o.Balances) == 0 && !o.NativeSweepable }
 
 // SweepReport is what an orphan sweep found and moved.
 type SweepReport struct {
@@ -164,6 +167,14 @@ func (m *Manager) orphanCandidates(ctx context.Context, f OrphanFilter) ([]Orpha
 	if err != nil {
 		return nil, err
 	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	_, feeCap, err := m.fee(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dust := new(big.Int).Mul(big.NewInt(2*nativeTransferGas), feeCap)
 	for i := range cands {
 		o := &cands[i]
 		owner := common.HexToAddress(o.Address)
@@ -184,7 +195,7 @@ func (m *Manager) orphanCandidates(ctx context.Context, f OrphanFilter) ([]Orpha
 		if err != nil {
 			return nil, fmt.Errorf("lifecycle: balance of %s: %w", o.Address, err)
 		}
-		o.Native = nb.String()
+		o.Native, o.NativeSweepable = nb.String(), nb.Cmp(dust) > 0
 	}
 	return cands, nil
 }
