@@ -39,12 +39,13 @@
 //
 // Store.StateVersion lets the payments service cache agent, key and policy state.
 // Every transaction that changes a fleet, group, agent, key, credential or policy
-// increments the state_version row and sends NOTIFY fleetkey_state, both delivered
-// at commit. Each Store keeps one extra connection that LISTENs and bumps the local
-// version on every notification; it also reads the row every Options.PollInterval
-// and bumps the version if the row moved, so a lost notification (or a dropped
-// listening connection, after which the version is bumped too) delays a change by
-// at most that interval. Nothing cached decides the ledger: a reservation re-reads
+// increments the state_version row and sends NOTIFY fleetkey_state (payload: schema
+// and version), both delivered at commit. Each Store keeps one extra connection that
+// LISTENs and bumps the local version on every notification of its schema; it also
+// reads the row whenever PollInterval has passed without reading it and bumps the
+// version if the row moved, so a lost notification (or a dropped listening
+// connection, after which the version is bumped too) delays a change by at most that
+// interval. Nothing cached decides the ledger: a reservation re-reads
 // the agent and key status under the fleet lock, so a freeze or key revocation
 // through any replica refuses the next payment on every replica at once.
 //
@@ -254,8 +255,10 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 }
 
+// qStateBump moves the version row and notifies listeners at commit. The payload
+// names the schema: stores of other schemas on the same database ignore it.
 const qStateBump = `WITH u AS (UPDATE state_version SET version = version + 1 WHERE id = 1 RETURNING version)
-	SELECT pg_notify('fleetkey_state', version::text) FROM u`
+	SELECT pg_notify('fleetkey_state', current_schema() || ':' || version::text) FROM u`
 
 // retryable reports a deadlock or a serialization failure.
 func retryable(err error) bool {
@@ -320,14 +323,23 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(*tx) error) (err
 // ctx ends.
 func (s *Store) listen(ctx context.Context, cc *pgx.ConnConfig) {
 	defer close(s.done)
-	last := int64(-1)
 	for ctx.Err() == nil {
 		conn, err := pgx.ConnectConfig(ctx, cc.Copy())
 		if err == nil {
-			if _, err = conn.Exec(ctx, `LISTEN fleetkey_state`); err == nil {
+			var (
+				schema string
+				last   int64
+			)
+			_, err = conn.Exec(ctx, `LISTEN fleetkey_state`)
+			if err == nil {
+				// Read after LISTEN: a later change is either notified or seen
+				// by the poll against this value.
+				err = conn.QueryRow(ctx, `SELECT current_schema(), version FROM state_version WHERE id = 1`).Scan(&schema, &last)
+			}
+			if err == nil {
 				// Whatever changed while nobody listened counts as a change.
 				s.version.Add(1)
-				last = s.follow(ctx, conn, last)
+				s.follow(ctx, conn, schema+":", last)
 			}
 			conn.Close(context.Background())
 		}
@@ -336,31 +348,36 @@ func (s *Store) listen(ctx context.Context, cc *pgx.ConnConfig) {
 	}
 }
 
-// follow counts notifications on conn and polls the version row between them; it
-// returns when the connection fails or ctx ends, with the last version read.
-func (s *Store) follow(ctx context.Context, conn *pgx.Conn, last int64) int64 {
+// follow counts the notifications of this schema (payload prefix) on conn and reads
+// the version row whenever PollInterval has passed without reading it; it returns
+// when the connection fails or ctx ends.
+func (s *Store) follow(ctx context.Context, conn *pgx.Conn, prefix string, last int64) {
+	polled := time.Now()
 	for {
-		wctx, cancel := context.WithTimeout(ctx, s.opt.PollInterval)
-		_, err := conn.WaitForNotification(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return last
-		}
-		if err == nil {
-			s.version.Add(1)
-			continue
-		}
-		if conn.IsClosed() || !errors.Is(err, context.DeadlineExceeded) {
-			return last
+		wait := s.opt.PollInterval - time.Since(polled)
+		if wait > 0 {
+			wctx, cancel := context.WithTimeout(ctx, wait)
+			n, err := conn.WaitForNotification(wctx)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err == nil:
+				if strings.HasPrefix(n.Payload, prefix) {
+					s.version.Add(1)
+				}
+				continue
+			case conn.IsClosed() || !errors.Is(err, context.DeadlineExceeded):
+				return
+			}
 		}
 		var v int64
 		if err := conn.QueryRow(ctx, `SELECT version FROM state_version WHERE id = 1`).Scan(&v); err != nil {
-			return last
+			return
 		}
+		polled = time.Now()
 		if v != last {
-			if last >= 0 {
-				s.version.Add(1)
-			}
+			s.version.Add(1)
 			last = v
 		}
 	}
