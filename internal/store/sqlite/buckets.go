@@ -80,8 +80,9 @@ func upsertBuckets(n int) string {
 }
 
 // bucketChunks are the row counts of the prepared bucket upserts, largest first; a
-// flush writes its rows with as few statements of these sizes as it can.
-var bucketChunks = [...]int{64, 16, 4, 1}
+// flush writes its rows greedily with these sizes (12: one payment's rows, 4 resolutions
+// at 3 scopes, in one statement).
+var bucketChunks = [...]int{64, 32, 16, 12, 8, 4, 2, 1}
 
 var (
 	qSpendAgent   = q(spendQuery(store.LevelAgent))
@@ -174,7 +175,7 @@ func (t *tx) pendingSpend(level store.Level, scopeID string, args []any, s store
 	return s
 }
 
-// flushBuckets writes the pending bucket changes, in key order, with as few
+// flushBuckets writes the pending bucket changes, in key order, with few
 // statements as the prepared sizes allow; run calls it before committing.
 func (t *tx) flushBuckets(ctx context.Context) error {
 	type row struct {
