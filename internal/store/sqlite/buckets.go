@@ -175,7 +175,7 @@ func (t *tx) pendingSpend(level store.Level, scopeID string, args []any, s store
 	return s
 }
 
-// flushBuckets writes the pending bucket changes, in key order, with few
+// flushBuckets writes the pending bucket changes, in key order, with as few
 // statements as the prepared sizes allow; run calls it before committing.
 func (t *tx) flushBuckets(ctx context.Context) error {
 	type row struct {
