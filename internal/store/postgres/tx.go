@@ -75,11 +75,41 @@ type tx struct {
 	stateChanged bool
 }
 
-// stateWrites are the statements that change state a StateVersion user may cache.
-var stateWrites = map[string]bool{
-	qFleetIns: true, qFleetTrea: true, qGroupIns: true, qAgentIns: true, qAgentStat: true,
-	qKeyIns: true, qKeyStat: true, qCredIns: true, qCredRevoke: true, qCredRevAll: true,
-	qPolicyOff: true, qPolicyIns: true,
+// stateTables hold the state a StateVersion user may cache.
+var stateTables = map[string]bool{"fleets": true, "agent_groups": true, "agents": true, "keys": true, "credentials": true, "policies": true}
+
+// notState are writes to those tables that change nothing a cache holds: the
+// agent index counter, the key's signature count and a credential's last use.
+var notState = map[string]bool{qNextIndex: true, qKeySigned: true, qCredUsed: true}
+
+// stateWrites memoizes isStateWrite by query text.
+var stateWrites sync.Map // string → bool
+
+// isStateWrite reports whether a statement writes to a state table (INSERT INTO,
+// UPDATE or DELETE FROM one of them) and is not one of notState. Every statement is
+// classified by its text, as in the SQLite backend, so no write can be forgotten.
+func isStateWrite(query string) bool {
+	if v, ok := stateWrites.Load(query); ok {
+		return v.(bool)
+	}
+	w := strings.Fields(strings.ToLower(query))
+	state := false
+	for i := 0; i+1 < len(w) && !notState[query]; i++ {
+		var table string
+		switch {
+		case w[i] == "update":
+			table = w[i+1]
+		case (w[i] == "into" || w[i] == "from") && i > 0 && (w[i-1] == "insert" || w[i-1] == "delete"):
+			table = w[i+1]
+		}
+		table, _, _ = strings.Cut(table, "(")
+		if stateTables[strings.Trim(table, `"`)] {
+			state = true
+			break
+		}
+	}
+	stateWrites.Store(query, state)
+	return state
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -119,7 +149,7 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = rebind(query)
-	if stateWrites[query] {
+	if isStateWrite(query) {
 		t.stateChanged = true
 	}
 	res, err := t.tx.ExecContext(ctx, query, args...)

@@ -85,3 +85,20 @@ func TestStateVersionFollowsOtherStores(t *testing.T) {
 		t.Fatalf("a write transaction that changed nothing moved the version row from %d to %d", before, after)
 	}
 }
+
+// TestStateWrites classifies the backend's statements: every write to a state table
+// but the index counter, the signature count and a credential's last use.
+func TestStateWrites(t *testing.T) {
+	for _, q := range []string{qFleetIns, qFleetTrea, qGroupIns, qAgentIns, qAgentStat, qKeyIns, qKeyStat,
+		qCredIns, qCredRevoke, qCredRevAll, qPolicyOff, qPolicyIns, `DELETE FROM agents WHERE id = $1`} {
+		if !isStateWrite(q) {
+			t.Errorf("not a state write: %s", q)
+		}
+	}
+	for _, q := range []string{qNextIndex, qKeySigned, qCredUsed, qAuthIns, qAuditIns, qAgent, qFleetLock, qPolicyLock,
+		qBuckets3, qAuthSigned} {
+		if isStateWrite(q) {
+			t.Errorf("a state write: %s", q)
+		}
+	}
+}
