@@ -43,7 +43,8 @@ func init() {
 
 lifecycle (in-process on the daemon's data directory and chain, not through the API; see
 "fleetkey agent rotate --help", "fleetkey agent revoke --help" and docs/lifecycle.md):
-       fleetkey agent rotate ID [--outstanding cancel|expire] --config FILE --relayer-key-file F
+       fleetkey agent rotate (ID | --due --max-age D --max-signatures N) [--outstanding cancel|expire]
+                             --config FILE --relayer-key-file F
        fleetkey agent revoke (ID... | --group ID | --fleet ID [--paid-to ADDR --since 1h]) [--dry-run]
                              --config FILE --relayer-key-file F --gas-sponsor-key-file F`
 }
@@ -217,27 +218,39 @@ to expire (expire: their amounts stay behind), and its token balance is swept to
 with an EIP-3009 authorization the old key signs and the relayer submits (the old address needs no
 gas). The agent's credential does not change. A rotation that stopped part-way is resumed.
 
+Scheduled rotation: --due rotates every active agent whose key is older than --max-age or has
+signed --max-signatures payments (--dry-run lists them); run it from cron.
+
 Runs in-process on the daemon's data directory and chain (no API route yet).`
 
 func runAgentRotate(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "agent rotate", "AGENT_ID [--outstanding cancel|expire] --config FILE --relayer-key-file FILE", rotateHelp)
+	fs := newFlagSet(env, "agent rotate", "(AGENT_ID | --due --max-age D --max-signatures N [--dry-run]) [--outstanding cancel|expire] --config FILE --relayer-key-file FILE", rotateHelp)
 	var lf lifecycleFlags
 	lf.register(fs, true, false)
 	outstanding := fs.String("outstanding", "cancel", "what to do with the old key's outstanding authorizations: cancel or expire")
+	due := fs.Bool("due", false, "rotate every agent whose key is due by --max-age or --max-signatures (no AGENT_ID)")
+	maxAge := fs.Duration("max-age", 0, "with --due: rotate keys older than this")
+	maxSigs := fs.Int64("max-signatures", 0, "with --due: rotate keys that signed this many payments")
+	fleetID := fs.String("fleet", "", "with --due: only this fleet")
+	dry := fs.Bool("dry-run", false, "with --due: list the agents due, rotate nothing")
 	pos, err := parseArgs(env, fs, args)
 	if err != nil {
 		return err
 	}
-	if err := needArgs(fs, pos, 1); err != nil {
+	if err := needArgs(fs, pos, map[bool]int{true: 0, false: 1}[*due]); err != nil {
 		return err
 	}
 	ctx, cancel := lifecycleContext()
 	defer cancel()
-	le, err := openLifecycle(ctx, &lf, true, false)
+	le, err := openLifecycle(ctx, &lf, !*dry, false)
 	if err != nil {
 		return err
 	}
 	defer le.close()
+	if *due {
+		return rotateDue(ctx, env, le.m, lifecycle.Schedule{MaxAge: *maxAge, MaxSignatures: *maxSigs, FleetID: *fleetID},
+			*dry, lf, lifecycle.Outstanding(*outstanding))
+	}
 	rep, err := le.m.Rotate(ctx, lifecycle.RotateRequest{AgentID: pos[0], Actor: audit.OperatorActor(lf.actor), Outstanding: lifecycle.Outstanding(*outstanding)})
 	if rep != nil {
 		if perr := printReport(env, rep, lf.json); perr != nil {
@@ -245,6 +258,41 @@ func runAgentRotate(env *cliEnv, args []string) error {
 		}
 	}
 	return err
+}
+
+// rotateDue rotates every agent the schedule says is due (or lists them with dry).
+func rotateDue(ctx context.Context, env *cliEnv, m *lifecycle.Manager, s lifecycle.Schedule, dry bool, lf lifecycleFlags, o lifecycle.Outstanding) error {
+	due, err := m.DueForRotation(ctx, s)
+	if err != nil {
+		return err
+	}
+	if dry || len(due) == 0 {
+		if lf.json {
+			return printJSON(env.stdout, map[string]any{"due": due})
+		}
+		for _, d := range due {
+			fmt.Fprintf(env.stdout, "due %s key %s: %s\n", d.AgentID, d.KeyID, d.Reason)
+		}
+		fmt.Fprintf(env.stdout, "%d agents due for rotation\n", len(due))
+		return nil
+	}
+	failed := 0
+	for _, d := range due {
+		rep, err := m.Rotate(ctx, lifecycle.RotateRequest{AgentID: d.AgentID, Actor: audit.OperatorActor(lf.actor), Outstanding: o})
+		if rep != nil {
+			if perr := printReport(env, rep, lf.json); perr != nil {
+				return perr
+			}
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(env.stderr, "agent %s: %v\n", d.AgentID, err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d rotations failed; run the same command again to resume them", failed, len(due))
+	}
+	return nil
 }
 
 const revokeHelp = `Revokes agents as resumable jobs, each step recorded: credentials revoked; agent and keys

@@ -224,6 +224,10 @@ assets:
 	if code != 1 || !strings.Contains(stderr, "already revoked") {
 		t.Errorf("second revoke: %d %s", code, stderr)
 	}
+	code, out, _ = runCLI("agent", "rotate", "--due", "--max-signatures", "1", "--dry-run", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "0 agents due") {
+		t.Errorf("rotate --due: %d %s", code, out)
+	}
 	code, out, _ = runCLI("orphans", "list", "--config", cfgPath)
 	if code != 0 || !strings.Contains(out, "no orphaned wallet") {
 		t.Errorf("orphans list: %d %s", code, out)

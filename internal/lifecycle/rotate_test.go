@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -76,5 +77,29 @@ func TestRotateOnDevnet(t *testing.T) {
 	}
 	if b := e.balance(common.HexToAddress(keys[2].Address)); b.Int64() != 990_000 {
 		t.Errorf("generation 2 holds %v, want 990000", b)
+	}
+}
+
+// TestDueForRotation: keys are due by age or by signature count.
+func TestDueForRotation(t *testing.T) {
+	e := newEnv(t)
+	ps := e.provision("young", "busy")
+	e.pay(ps[1].Agent.ID, "1", merchant, "100")
+	e.pay(ps[1].Agent.ID, "2", merchant, "100")
+	if _, err := e.m.DueForRotation(e.ctx, Schedule{}); err == nil {
+		t.Error("empty schedule accepted")
+	}
+	due, err := e.m.DueForRotation(e.ctx, Schedule{MaxSignatures: 2})
+	if err != nil || len(due) != 1 || due[0].AgentID != ps[1].Agent.ID {
+		t.Fatalf("by signatures: %v %s", err, mustJSON(due))
+	}
+	due, err = e.m.DueForRotation(e.ctx, Schedule{MaxAge: time.Hour})
+	if err != nil || len(due) != 0 {
+		t.Fatalf("by age, nothing old: %v %s", err, mustJSON(due))
+	}
+	e.m.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	due, err = e.m.DueForRotation(e.ctx, Schedule{MaxAge: time.Hour, FleetID: e.fleet.ID})
+	if err != nil || len(due) != 2 {
+		t.Fatalf("by age: %v %s", err, mustJSON(due))
 	}
 }
