@@ -66,7 +66,8 @@ simulated day.`)
 	st := res.Stats
 	fmt.Fprintf(env.stdout, "\nfalse alarms: %.4f of normal agents per day (%d agent-days of %d normal agents x %d days)\n",
 		res.FalseAlarmRate, st.FlaggedAgentDays, st.NormalAgents, st.Days)
-	fmt.Fprintf(env.stdout, "fleet-wide alerts outside attacks: %d\n", st.FleetAlertsOutsideAttacks)
+	fmt.Fprintf(env.stdout, "fleet-wide alerts outside attacks: %d; false alarms acknowledged by the simulated operator after %s: %d\n",
+		st.FleetAlertsOutsideAttacks, simulate.ReviewDelay, st.Acked)
 	if len(st.FalseAlarms) > 0 {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(st.FalseAlarms)) {

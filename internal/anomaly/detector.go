@@ -250,6 +250,18 @@ func (d *Detector) restore(ctx context.Context) error {
 			return nil
 		}
 		for _, r := range recs {
+			if r.Action == ActionAck {
+				var al store.Alert
+				var data struct {
+					FleetID string `json:"fleet_id"`
+					AgentID string `json:"agent_id"`
+					PayTo   string `json:"pay_to"`
+				}
+				if json.Unmarshal(r.Data, &data) == nil {
+					al.FleetID, al.AgentID, al.PayTo = data.FleetID, data.AgentID, data.PayTo
+					d.vouch(al)
+				}
+			}
 			if o, fleet, ok := observationOf(r); ok {
 				d.apply(o, fleet, "")
 				d.dirty = true
@@ -702,7 +714,7 @@ func AckAlert(ctx context.Context, st store.Store, log *audit.Log, alertID, acto
 			return nil
 		}
 		_, err = log.Append(ctx, tx, audit.Entry{Actor: actor, Action: ActionAck, Subject: alertID,
-			Data: map[string]any{"signal": out.Signal, "action": out.Action, "agent_id": out.AgentID, "pay_to": out.PayTo}})
+			Data: map[string]any{"signal": out.Signal, "action": out.Action, "fleet_id": out.FleetID, "agent_id": out.AgentID, "pay_to": out.PayTo}})
 		return err
 	})
 	return out, err

@@ -66,7 +66,9 @@ func (w *workload) attack(s *scenario, idx int, normal []event) []event {
 		}
 		out = append(out, event{at: t, agent: a, payTo: payTo, url: url, amount: amount, runtime: runtime, idem: idem, scenario: idx})
 	}
-	rt := func(a *agent) string { return fmt.Sprintf("rt-%s-%d", a.name, a.runtime) }
+	// The runtime the agent pays from on the day the attack starts.
+	day := int(s.start.Sub(w.start) / (24 * time.Hour))
+	rt := func(a *agent) string { return fmt.Sprintf("rt-%s-%d", a.name, a.runtimes[day]) }
 	switch s.name {
 	case PromptInjection:
 		// A page the agent read told it to pay the attacker's "premium" endpoint,

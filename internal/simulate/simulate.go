@@ -44,6 +44,12 @@ import (
 	"github.com/fleetkey/fleetkey/x402"
 )
 
+// ReviewDelay is how long after an alert on a normal agent (or a fleet-wide one
+// outside an attack) the simulated operator acknowledges it as benign, which
+// lifts its response and vouches for its payee. Alerts on attacked agents are
+// never acknowledged.
+const ReviewDelay = time.Hour
+
 // Scenario names, in the order they are reported.
 const (
 	PromptInjection       = "prompt_injection"
@@ -110,7 +116,9 @@ type Stats struct {
 	FalseAlarms map[string]int
 	// FleetAlertsOutsideAttacks counts fleet-wide alerts raised while no attack ran.
 	FleetAlertsOutsideAttacks int
-	// ScreenP99 is the 99th percentile of wall time per Pay call.
+	// Acked counts the false alarms the simulated operator acknowledged.
+	Acked int
+	// PayP50 and PayP99 are percentiles of the wall time per Pay call.
 	PayP50, PayP99 time.Duration
 	Elapsed        time.Duration
 }
@@ -301,7 +309,9 @@ type agent struct {
 	favs      []int // merchant indexes
 	victim    string
 	runtime   int
-	seq       int
+	// runtimes is the runtime generation of each day.
+	runtimes []int
+	seq      int
 }
 
 // event is one payment request at a simulated time.
@@ -416,6 +426,7 @@ func (w *workload) days(a *agent, days int) []event {
 		if d > 0 && w.r.Float64() < 1.0/20 {
 			a.runtime++
 		}
+		a.runtimes = append(a.runtimes, a.runtime)
 		for i := range day {
 			day[i].runtime = fmt.Sprintf("rt-%s-%d", a.name, a.runtime)
 		}
@@ -530,10 +541,23 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 
 	res := &Result{Stats: Stats{NormalAgents: opt.Agents, VictimAgents: len(agents) - opt.Agents, Days: opt.Days}}
-	var lat []time.Duration
+	var (
+		lat []time.Duration
+		// review holds the alerts the operator will find benign and acknowledge
+		// an hour after they were raised.
+		review []store.Alert
+	)
 	for _, ev := range events {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		for len(review) > 0 && !review[0].CreatedAt.Add(ReviewDelay).After(ev.at) {
+			e.clk.set(review[0].CreatedAt.Add(ReviewDelay))
+			if _, err := e.det.Ack(ctx, review[0].ID, audit.OperatorActor("sim-operator")); err != nil {
+				return nil, fmt.Errorf("simulate: ack: %w", err)
+			}
+			res.Stats.Acked++
+			review = review[1:]
 		}
 		e.clk.set(ev.at)
 		before := e.rec.count()
@@ -561,6 +585,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			}
 		}
 		for _, al := range e.rec.since(before) {
+			if a := byID[al.AgentID]; (a != nil && a.victim == "") || (al.AgentID == "" && !attributed(al, sc, byID)) {
+				review = append(review, al)
+			}
 			for _, s := range sc {
 				if !s.detected && s.owns(al, byID) && !al.CreatedAt.Before(s.start) {
 					s.detected, s.delay, s.signal = true, s.attempts, al.Signal
