@@ -32,14 +32,21 @@ import (
 	"github.com/fleetkey/fleetkey/internal/store"
 )
 
-// dbURL returns FLEETKEY_TEST_POSTGRES with a fresh schema (dropped at the end) in its
-// search_path, or skips.
-func dbURL(t testing.TB) string {
+// requirePostgres returns FLEETKEY_TEST_POSTGRES or skips.
+func requirePostgres(t testing.TB) string {
 	t.Helper()
 	raw := os.Getenv("FLEETKEY_TEST_POSTGRES")
 	if raw == "" {
 		t.Skip("FLEETKEY_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable); skipping the replica tests")
 	}
+	return raw
+}
+
+// dbURL returns FLEETKEY_TEST_POSTGRES with a fresh schema (dropped at the end) in its
+// search_path, or skips.
+func dbURL(t testing.TB) string {
+	t.Helper()
+	raw := requirePostgres(t)
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)

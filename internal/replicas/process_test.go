@@ -315,6 +315,10 @@ func TestKillReplicaDuringLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts fleetkey processes")
 	}
+	requirePostgres(t)
+	if testing.Short() {
+		t.Skip("builds and starts fleetkey processes")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	d, err := devnet.Start(ctx, devnet.Config{Listen: "127.0.0.1:0", Accounts: 2})

@@ -3,6 +3,7 @@ package replicas_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -160,6 +161,16 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		if !strings.Contains(r.log.String(), "postgres: ") {
 			t.Errorf("replica %d logged no database error:\n%s", i, r.log.String())
+		}
+		// The load balancer's view: not ready, because of the database.
+		res, err := client.Get(r.URL() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), `"database":"failed"`) {
+			t.Errorf("replica %d /readyz during the outage: %d %s", i, res.StatusCode, b)
 		}
 	}
 
