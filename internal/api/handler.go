@@ -80,6 +80,9 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// Lifecycle runs the key lifecycle routes (deps, revoke, rotate, jobs); nil
+	// answers them 503 lifecycle_unavailable.
+	Lifecycle LifecycleService
 	// Extra mounts handlers the daemon owns, without authentication; each route
 	// must be one of ExtraRoutes (openapi.yaml documents exactly those). The
 	// handler logs their requests like its own.
@@ -117,6 +120,10 @@ var Routes = []Route{
 	{http.MethodPost, "/v1/agents/{id}/freeze"},
 	{http.MethodPost, "/v1/agents/{id}/unfreeze"},
 	{http.MethodPost, "/v1/agents/{id}/credentials"},
+	{http.MethodGet, "/v1/agents/{id}/deps"},
+	{http.MethodGet, "/v1/agents/{id}/jobs"},
+	{http.MethodPost, "/v1/agents/{id}/revoke"},
+	{http.MethodPost, "/v1/agents/{id}/rotate"},
 	{http.MethodPut, "/v1/policies/{level}/{scope_id}"},
 	{http.MethodGet, "/v1/policies/{level}/{scope_id}"},
 	{http.MethodGet, "/v1/approvals"},
@@ -172,6 +179,7 @@ type handler struct {
 	auditKey common.Address
 	log      *slog.Logger
 	maxBody  int64
+	lc       LifecycleService
 }
 
 // NewHandler returns the API: agent and operator routes, /healthz,
@@ -183,7 +191,7 @@ func NewHandler(cfg Config) http.Handler {
 		panic("api: Config.Payments, Config.Operators and Config.Audit are required")
 	}
 	h := &handler{svc: cfg.Payments, ops: cfg.Operators, audit: cfg.Audit, auditKey: cfg.AuditKey,
-		log: cfg.Logger, maxBody: cfg.MaxBodyBytes}
+		log: cfg.Logger, maxBody: cfg.MaxBodyBytes, lc: cfg.Lifecycle}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -273,6 +281,10 @@ func (h *handler) endpoints() map[Route]endpoint {
 		{http.MethodPost, "/v1/agents/{id}/freeze"}:         h.operator(h.setAgentStatus(store.AgentFrozen), A, O),
 		{http.MethodPost, "/v1/agents/{id}/unfreeze"}:       h.operator(h.setAgentStatus(store.AgentActive), A, O),
 		{http.MethodPost, "/v1/agents/{id}/credentials"}:    h.operator(h.issueAgentCredential, A, O),
+		{http.MethodGet, "/v1/agents/{id}/deps"}:            h.operator(h.agentDeps, A, O, U),
+		{http.MethodGet, "/v1/agents/{id}/jobs"}:            h.operator(h.agentJobs, A, O, U),
+		{http.MethodPost, "/v1/agents/{id}/revoke"}:         h.operator(h.revokeAgent, A, O),
+		{http.MethodPost, "/v1/agents/{id}/rotate"}:         h.operator(h.rotateAgent, A, O),
 		{http.MethodPut, "/v1/policies/{level}/{scope_id}"}: h.operator(h.applyPolicy, A, O),
 		{http.MethodGet, "/v1/policies/{level}/{scope_id}"}: h.operator(h.policies, A, O, U),
 		{http.MethodGet, "/v1/approvals"}:                   h.operator(h.approvals, A, O, P, U),

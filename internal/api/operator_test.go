@@ -204,6 +204,12 @@ func TestOperatorAccessMatrix(t *testing.T) {
 		{Route{"POST", "/v1/agents/{id}/freeze"}, func() string { return "/v1/agents/" + e.newAgent().Agent.ID + "/freeze" }, nil, "AO", 200},
 		{Route{"POST", "/v1/agents/{id}/unfreeze"}, func() string { return "/v1/agents/" + frozenAgent() + "/unfreeze" }, nil, "AO", 200},
 		{Route{"POST", "/v1/agents/{id}/credentials"}, str("/v1/agents/" + a.Agent.ID + "/credentials"), str(`{}`), "AO", 201},
+		// This environment has no key lifecycle: the routes answer 503 lifecycle_unavailable
+		// after the role check (their own tests are in lifecycle_test.go).
+		{Route{"GET", "/v1/agents/{id}/deps"}, str("/v1/agents/" + a.Agent.ID + "/deps"), nil, "AOU", 503},
+		{Route{"GET", "/v1/agents/{id}/jobs"}, str("/v1/agents/" + a.Agent.ID + "/jobs"), nil, "AOU", 503},
+		{Route{"POST", "/v1/agents/{id}/revoke"}, str("/v1/agents/" + a.Agent.ID + "/revoke"), nil, "AO", 503},
+		{Route{"POST", "/v1/agents/{id}/rotate"}, str("/v1/agents/" + a.Agent.ID + "/rotate"), nil, "AO", 503},
 		{Route{"PUT", "/v1/policies/{level}/{scope_id}"}, str("/v1/policies/group/" + e.Group.ID), str(`{"source":"version: 1\nname: g\n"}`), "AO", 200},
 		{Route{"GET", "/v1/policies/{level}/{scope_id}"}, str("/v1/policies/agent/" + a.Agent.ID), nil, "AOU", 200},
 		{Route{"GET", "/v1/approvals"}, str("/v1/approvals?status=pending"), nil, "AOPU", 200},
@@ -267,7 +273,7 @@ func TestOperatorAccessMatrix(t *testing.T) {
 				continue
 			}
 			if want >= 400 {
-				code := map[int]string{401: CodeUnauthenticated, 403: CodeForbidden, 404: CodeNotFound}[want]
+				code := map[int]string{401: CodeUnauthenticated, 403: CodeForbidden, 404: CodeNotFound, 503: CodeLifecycleUnavailable}[want]
 				if eb := ans.errorBody(t); eb.Code != code {
 					t.Errorf("%s %s as %s: code %q, want %q", row.route.Method, url, c.name, eb.Code, code)
 				}
