@@ -460,3 +460,62 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("valid config refused: %v", err)
 	}
 }
+
+func TestHeldPaymentSignedByApprover(t *testing.T) {
+	e := newTEnv(t, 1, nil)
+	e.warm()
+	res, err := e.pay(e.ctx, 0, payee(7), resURL("new.example", 1), 20_000)
+	if err != nil || !res.NeedsApproval {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	v, err := e.svc.Vote(e.ctx, payments.OperatorIdentity{CredentialID: "crd_sec", Name: "secops", Role: store.RoleApprover}, res.ApprovalIDs[0], store.VoteApprove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Authorization.Status != store.AuthSigned {
+		t.Fatalf("after the approver's vote: %+v", v.Authorization)
+	}
+	p, err := e.svc.Payment(e.ctx, e.agent(0), res.AuthorizationID)
+	if err != nil || p.Value == "" {
+		t.Fatalf("payment %+v, %v", p, err)
+	}
+}
+
+// TestConcurrentPayments runs payments of many agents at once through the
+// detector (run with -race): every one gets an answer and the state stays whole.
+func TestConcurrentPayments(t *testing.T) {
+	// The clock stands still: twenty payments in the same instant are not a runaway here.
+	e := newTEnv(t, 8, func(c *Config) { c.Thresholds.RunawayPerMinute = 32 })
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for a := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				_, err := e.svc.Pay(e.ctx, e.agents[a], payments.PayRequest{Version: 2, Raw: []byte(demand(t, payee(i%3), resURL("api.example.com", i), 10_000)),
+					ResourceURL: resURL("api.example.com", i), IdempotencyKey: fmt.Sprintf("c%d-%d", a, i)})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := e.d.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.d.mu.Lock()
+	defer e.d.mu.Unlock()
+	var n int64
+	for _, a := range e.d.agents {
+		n += a.N
+	}
+	if n != 160 {
+		t.Errorf("learned %d payments, want 160", n)
+	}
+}
