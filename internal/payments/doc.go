@@ -53,6 +53,12 @@
 // and undoes none of the others, while one WAL commit serves the whole batch.
 // Provisioning runs in a transaction of its own.
 //
+// With a Config.Detector (package anomaly), the chosen payment is screened
+// between steps 3 and 4: the detector may let it go on, send it to approval
+// (its approval request is added to the policy's), or refuse it (a *DeniedError
+// with an anomaly_ reason); an error from it fails the payment. After every Pay
+// call's audit record, the detector observes the outcome.
+//
 // A payment that needs approval instead reserves its budget, creates one
 // approval request per level that asks for one and appends approval.created,
 // in one transaction; the reservation keeps the demand as received and the
