@@ -63,6 +63,9 @@ type Config struct {
 	HTTP      HTTPConfig      `yaml:"http"`
 	Audit     AuditConfig     `yaml:"audit"`
 	Reconcile ReconcileConfig `yaml:"reconcile"`
+	// Lifecycle names the accounts the key lifecycle routes submit transactions from; the
+	// routes run when rpc_url is set (docs/lifecycle.md).
+	Lifecycle LifecycleConfig `yaml:"lifecycle"`
 	// ShutdownGrace is how long in-flight requests may run after SIGINT/SIGTERM.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 }
@@ -124,6 +127,17 @@ type DBPoolConfig struct {
 	// ConnectTimeout bounds each dial, so that requests fail quickly while the database is
 	// unreachable.
 	ConnectTimeout time.Duration `yaml:"connect_timeout,omitempty"`
+}
+
+// LifecycleConfig gives the key lifecycle (POST /v1/agents/{id}/revoke and /rotate) its
+// accounts: hex private key files of mode 0600. Without them those routes answer 503.
+type LifecycleConfig struct {
+	// RelayerKeyFile is the account that submits cancellations and sweeps and pays their gas.
+	RelayerKeyFile string `yaml:"relayer_key_file,omitempty"`
+	// GasSponsorKeyFile is the account that funds an agent key's gas for allowance resets.
+	GasSponsorKeyFile string `yaml:"gas_sponsor_key_file,omitempty"`
+	// LogsFromBlock is the first block searched for Approval logs.
+	LogsFromBlock uint64 `yaml:"logs_from_block,omitempty"`
 }
 
 // ReconcileConfig tunes chain reconciliation.
@@ -269,6 +283,9 @@ func (c Config) validate(needUnseal bool) error {
 		case u.Host == "":
 			bad("rpc_url", "has no host")
 		}
+	}
+	if (c.Lifecycle.RelayerKeyFile != "" || c.Lifecycle.GasSponsorKeyFile != "") && c.RPCURL == "" {
+		bad("lifecycle", "relayer_key_file and gas_sponsor_key_file need rpc_url")
 	}
 	if c.Reconcile.Interval < 100*time.Millisecond {
 		bad("reconcile.interval", "%s is below 100ms", c.Reconcile.Interval)

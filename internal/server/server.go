@@ -63,6 +63,11 @@ type Server struct {
 	handler    http.Handler
 	now        func() time.Time
 
+	// lifecycle serves the key lifecycle routes when an RPC URL is configured (nil otherwise);
+	// lifecycleClose wipes its account keys.
+	lifecycle      api.LifecycleService
+	lifecycleClose func()
+
 	auditPath hd.Path
 	// checkpointed is the Seq of the last signed checkpoint.
 	cpMu         sync.Mutex
@@ -147,6 +152,9 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 		}); err != nil {
 			return nil, err
 		}
+		if s.lifecycle, s.lifecycleClose, err = newLifecycle(ctx, cfg, s); err != nil {
+			return nil, err
+		}
 	}
 	if s.metrics, err = metrics.New(metrics.Config{
 		Store: s.store, Assets: s.reg, Build: opt.Build, Logger: s.log,
@@ -157,7 +165,7 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	svc := s.metrics.Instrument(s.svc)
 	s.handler = api.NewHandler(api.Config{
 		Payments: svc, Operators: svc, Audit: s.store, AuditKey: auditKey.Address(),
-		Logger: s.log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Logger: s.log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Lifecycle: s.lifecycle,
 		Extra: map[api.Route]http.Handler{
 			{Method: http.MethodGet, Path: "/readyz"}:  http.HandlerFunc(s.readyz),
 			{Method: http.MethodGet, Path: "/metrics"}: s.metrics.Handler(),
@@ -389,6 +397,9 @@ func (s *Server) Close() error {
 		}
 		if s.ln != nil {
 			errs = append(errs, ignoreClosed(s.ln.Close()))
+		}
+		if s.lifecycleClose != nil {
+			s.lifecycleClose()
 		}
 		if s.rpc != nil {
 			s.rpc.Close()
