@@ -418,7 +418,6 @@ func TestStateSurvivesRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A crash: the old detector is dropped without saving.
-			e.d.cfg.FlushEvery = -1
 			e.start()
 			got, err := json.Marshal(savedState{Agents: e.d.agents, Fleets: e.d.fleets})
 			if err != nil {

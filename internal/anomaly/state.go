@@ -130,7 +130,7 @@ func contains(xs []string, x string) bool {
 // judge runs every per-agent and fleet-wide detector on a payment about to be
 // reserved. It changes no state: Observe learns once the outcome is known.
 func (d *Detector) judge(a *agentState, f *fleetState, c payments.Candidate, runtime string) []finding {
-	t, th, at := d.th, c.At, c.At
+	t, at := d.th, c.At
 	var out []finding
 	add := func(s Signal, sev Severity, detail map[string]any) {
 		out = append(out, finding{Signal: s, Severity: sev, PayTo: c.PayTo, Detail: detail})
@@ -159,25 +159,25 @@ func (d *Detector) judge(a *agentState, f *fleetState, c payments.Candidate, run
 		}
 	}
 	if agentWarm {
-		rb := bucketOf(th, rateBucket)
+		rb := bucketOf(at, rateBucket)
 		n := a.Rate.current(rb) + 1
 		if n >= float64(t.RateMinCount) && a.Rate.exceeds(n, t.RateZ, 1, 1, minBaseBuckets) {
 			add(SignalRequestRate, Medium, map[string]any{"requests_10m": n, "baseline": round2(a.Rate.Stat.Mean)})
 		}
-		sb := bucketOf(th, spendBucket)
+		sb := bucketOf(at, spendBucket)
 		s := a.Spend.current(sb) + float64(c.AmountMicro)
 		if a.Spend.exceeds(s, t.RateZ, t.SpendFactor, 1, minBaseBuckets) {
 			add(SignalSpendRate, Medium, map[string]any{"spend_1h_micro": int64(s), "baseline_micro": int64(a.Spend.Stat.Mean)})
 		}
 	}
-	if n := a.Attempts.since(th.Add(-time.Minute)) + 1; n >= t.RunawayPerMinute {
+	if n := a.Attempts.since(at.Add(-time.Minute)) + 1; n >= t.RunawayPerMinute {
 		add(SignalRequestRate, High, map[string]any{"requests_1m": n})
 	}
-	if n := a.Recent.since(th.Add(-t.RepeatWindow), repeatKey(c.PayTo, c.ResourceURL, c.AmountMicro)) + 1; n >= t.RepeatCount {
+	if n := a.Recent.since(at.Add(-t.RepeatWindow), repeatKey(c.PayTo, c.ResourceURL, c.AmountMicro)) + 1; n >= t.RepeatCount {
 		add(SignalRepeat, High, map[string]any{"repeats": n, "window": t.RepeatWindow.String(), "resource_url": c.ResourceURL})
 	}
 	if agentWarm && a.N >= int64(t.UnusualMinHistory) {
-		h := th.UTC().Hour()
+		h := at.UTC().Hour()
 		var total float64
 		for _, x := range a.Hours {
 			total += x
@@ -188,12 +188,12 @@ func (d *Detector) judge(a *agentState, f *fleetState, c payments.Candidate, run
 		}
 	}
 	if lim := d.cfg.PerPaymentLimit; lim > 0 && nearLimit(c.AmountMicro, lim, t.NearLimitFraction) {
-		if n := a.Near.since(th.Add(-t.NearLimitWindow)) + 1; n >= t.NearLimitCount {
+		if n := a.Near.since(at.Add(-t.NearLimitWindow)) + 1; n >= t.NearLimitCount {
 			add(SignalNearLimit, Medium, map[string]any{"near_limit_payments": n, "limit_micro": lim})
 		}
 	}
 	if runtime != "" && a.Runtime != "" && runtime != a.Runtime {
-		if th.Sub(time.Unix(0, a.RuntimeSeen)) < t.RuntimeOverlap {
+		if at.Sub(time.Unix(0, a.RuntimeSeen)) < t.RuntimeOverlap {
 			add(SignalSecondRuntime, High, map[string]any{"runtime": runtime, "active_runtime": a.Runtime})
 		} else {
 			add(SignalSecondRuntime, Low, map[string]any{"runtime": runtime, "replaced_runtime": a.Runtime})
@@ -203,7 +203,7 @@ func (d *Detector) judge(a *agentState, f *fleetState, c payments.Candidate, run
 	// Fleet-wide.
 	if f.Known[c.PayTo] == 0 && fleetWarm {
 		n := 1
-		if p := f.Pending[c.PayTo]; p != nil && th.Sub(time.Unix(0, p.First)) <= t.SpreadWindow {
+		if p := f.Pending[c.PayTo]; p != nil && at.Sub(time.Unix(0, p.First)) <= t.SpreadWindow {
 			n = len(p.Agents)
 			if !contains(p.Agents, c.AgentID) {
 				n++
@@ -214,12 +214,12 @@ func (d *Detector) judge(a *agentState, f *fleetState, c payments.Candidate, run
 		}
 	}
 	if fleetWarm {
-		fb := bucketOf(th, fleetSpendBucket)
+		fb := bucketOf(at, fleetSpendBucket)
 		s := f.Spend.current(fb) + float64(c.AmountMicro)
 		if f.Spend.exceeds(s, t.FleetSpendZ, t.FleetSpendFactor, 1, 2*minBaseBuckets) {
 			add(SignalFleetSpend, Medium, map[string]any{"spend_10m_micro": int64(s), "baseline_micro": int64(f.Spend.Stat.Mean), "bucket": fb})
 		}
-		if f.RushMinute == bucketOf(th, rushWindow) {
+		if f.RushMinute == bucketOf(at, rushWindow) {
 			if r := f.Rush[resourceKey(c.ResourceURL)]; r != nil {
 				n := len(r.Agents)
 				if !contains(r.Agents, c.AgentID) {
