@@ -89,11 +89,23 @@ var (
 // adjustBuckets adds sign × (amount, 1) for a at every scope and resolution; it is
 // called exactly when a's counted flag is set (+1) or cleared (-1).
 func (t *tx) adjustBuckets(ctx context.Context, a store.Authorization, sign int64) error {
-	scopes := [][2]string{{string(store.LevelAgent), a.AgentID}, {string(store.LevelFleet), a.FleetID}}
+	scopes, args := bucketArgs(a, sign)
 	query := qBuckets2
+	if scopes == 3 {
+		query = qBuckets3
+	}
+	if _, err := t.exec(ctx, query, args...); err != nil {
+		return fmt.Errorf("postgres: spend buckets: %w", err)
+	}
+	return nil
+}
+
+// bucketArgs returns the number of scopes of a (2: agent and fleet, 3: and group)
+// and the arguments of upsertBuckets for them.
+func bucketArgs(a store.Authorization, sign int64) (int, []any) {
+	scopes := [][2]string{{string(store.LevelAgent), a.AgentID}, {string(store.LevelFleet), a.FleetID}}
 	if a.GroupID != "" {
 		scopes = append(scopes, [2]string{string(store.LevelGroup), a.GroupID})
-		query = qBuckets3
 	}
 	at := a.CreatedAt.UnixNano()
 	args := make([]any, 0, len(scopes)*len(resolutions)*6)
@@ -102,10 +114,7 @@ func (t *tx) adjustBuckets(ctx context.Context, a store.Authorization, sign int6
 			args = append(args, s[0], s[1], res, floorTo(at, r), sign*a.AmountMicro, sign)
 		}
 	}
-	if _, err := t.exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("postgres: spend buckets: %w", err)
-	}
-	return nil
+	return len(scopes), args
 }
 
 // PruneSpendBuckets deletes cache buckets that start before before. Call it with a

@@ -342,6 +342,8 @@ func (t *tx) SetAgentStatus(ctx context.Context, id string, status store.AgentSt
 
 // ---- keys ----
 
+const keySignedSQL = `UPDATE keys SET sign_count = sign_count + 1 WHERE id = ?`
+
 const keyCols = `id, agent_id, generation, path, address, status, created_at, sign_count`
 
 var (
@@ -352,7 +354,7 @@ var (
 	qKeyIns    = q(`INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`)
 	qKeyLock   = q(`SELECT ` + keyCols + ` FROM keys WHERE id = ? FOR NO KEY UPDATE`)
 	qKeyStat   = q(`UPDATE keys SET status = ? WHERE id = ?`)
-	qKeySigned = q(`UPDATE keys SET sign_count = sign_count + 1 WHERE id = ?`)
+	qKeySigned = q(keySignedSQL)
 )
 
 func scanKey(s scanner) (store.Key, error) {

@@ -21,11 +21,30 @@ const authCols = `id, agent_id, key_id, fleet_id, group_id, idempotency_key, net
 // record counted do not touch the spend indexes.
 const counted = `counted = 1`
 
+const authInsSQL = `INSERT INTO authorizations (` + authCols + `, counted) VALUES
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, NULL, ?, ?, ?, ?, 1)`
+
+// reserveInsert is the write of a reservation in one statement (one round trip):
+// the record, its bucket additions at scopes (2: agent and fleet, 3: and group)
+// and, when signed, the key's signature count. Placeholders are numbered in that
+// order.
+func reserveInsert(scopes int, signed bool) string {
+	s := `WITH a AS (` + authInsSQL + `), b AS (` + upsertBuckets(scopes) + `)`
+	if signed {
+		s += `, k AS (` + keySignedSQL + `)`
+	}
+	return q(s + ` SELECT 1`)
+}
+
+var qReserve = [2][2]string{
+	{reserveInsert(2, false), reserveInsert(2, true)},
+	{reserveInsert(3, false), reserveInsert(3, true)},
+}
+
 var (
-	qAuth      = q(`SELECT ` + authCols + ` FROM authorizations WHERE id = ?`)
-	qAuthByIdk = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
-	qAuthIns   = q(`INSERT INTO authorizations (` + authCols + `, counted) VALUES
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, NULL, ?, ?, ?, ?, 1)`)
+	qAuth       = q(`SELECT ` + authCols + ` FROM authorizations WHERE id = ?`)
+	qAuthByIdk  = q(`SELECT ` + authCols + ` FROM authorizations WHERE agent_id = ? AND idempotency_key = ?`)
+	qAuthIns    = q(authInsSQL)
 	qAuthSigned = q(`UPDATE authorizations SET status = 'signed', response_name = ?, response_value = ?, signed_at = ?, updated_at = ?
 		WHERE id = ? AND status = 'reserved' RETURNING ` + authCols)
 	qPayer = q(`SELECT a.status, a.fleet_id, a.group_id, k.agent_id, k.status, k.address
@@ -188,20 +207,20 @@ func (t *tx) ReserveAuthorization(ctx context.Context, r store.ReserveRequest) (
 		// Signed before the reservation: one INSERT instead of INSERT then UPDATE.
 		a.Status, a.Response, a.SignedAt = store.AuthSigned, r.Signed, r.Now
 	}
-	if _, err := t.exec(ctx, qAuthIns, a.ID, a.AgentID, a.KeyID, a.FleetID, nullStr(a.GroupID), a.IdempotencyKey,
+	args := []any{a.ID, a.AgentID, a.KeyID, a.FleetID, nullStr(a.GroupID), a.IdempotencyKey,
 		a.Network, a.Asset, a.PayTo, a.Origin, a.ResourceURL, a.AmountAtomic, a.AmountMicro, a.Nonce, a.From,
 		nsReq(a.ValidAfter), nsReq(a.ValidBefore), string(a.Status), a.PolicyHash, a.Response.Name, a.Response.Value,
 		nsReq(a.CreatedAt), ns(a.SignedAt), nsReq(a.UpdatedAt),
-		a.DemandVersion, nullBytes(a.Demand), a.RequirementIndex); err != nil {
-		return store.Authorization{}, false, fmt.Errorf("postgres: reserve: %w", err)
-	}
-	if err := t.adjustBuckets(ctx, a, +1); err != nil {
-		return store.Authorization{}, false, err
-	}
+		a.DemandVersion, nullBytes(a.Demand), a.RequirementIndex}
+	scopes, bargs := bucketArgs(a, +1)
+	args = append(args, bargs...)
+	query := qReserve[scopes-2][0]
 	if signed {
-		if _, err := t.exec(ctx, qKeySigned, a.KeyID); err != nil {
-			return store.Authorization{}, false, fmt.Errorf("postgres: count signature: %w", err)
-		}
+		query = qReserve[scopes-2][1]
+		args = append(args, a.KeyID)
+	}
+	if _, err := t.exec(ctx, query, args...); err != nil {
+		return store.Authorization{}, false, fmt.Errorf("postgres: reserve: %w", err)
 	}
 	return a, false, nil
 }

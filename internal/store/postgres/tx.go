@@ -70,6 +70,11 @@ type tx struct {
 	// head is the audit record this transaction appended last, nil when unknown.
 	// While the transaction holds the audit lock nobody else can append.
 	head *store.AuditRecord
+	// pendingRelease names a savepoint whose function succeeded but which is not
+	// released yet: its RELEASE goes with the next SAVEPOINT, one round trip for
+	// both (COMMIT releases it otherwise). Statements in between run inside it,
+	// which changes nothing: a rollback to an enclosing savepoint undoes them either way.
+	pendingRelease string
 	// stateChanged is set by any statement that changes a fleet, group, agent,
 	// key, credential or policy (see Store.StateVersion).
 	stateChanged bool
@@ -80,7 +85,8 @@ var stateTables = map[string]bool{"fleets": true, "agent_groups": true, "agents"
 
 // notState are writes to those tables that change nothing a cache holds: the
 // agent index counter, the key's signature count and a credential's last use.
-var notState = map[string]bool{qNextIndex: true, qKeySigned: true, qCredUsed: true}
+var notState = map[string]bool{qNextIndex: true, qKeySigned: true, qCredUsed: true,
+	qReserve[0][0]: true, qReserve[0][1]: true, qReserve[1][0]: true, qReserve[1][1]: true}
 
 // stateWrites memoizes isStateWrite by query text.
 var stateWrites sync.Map // string → bool
@@ -118,12 +124,17 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 	t.depth++
 	defer func() { t.depth-- }()
 	name := fmt.Sprintf("sp%d", t.depth)
-	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	begin := "SAVEPOINT " + name
+	if t.pendingRelease != "" {
+		begin = "RELEASE " + t.pendingRelease + "; " + begin
+		t.pendingRelease = ""
+	}
+	if _, err := t.tx.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("postgres: savepoint: %w", err)
 	}
 	// A rolled-back savepoint may take with it the row locks taken inside it
 	// and the records appended: forget them.
-	undo := func() { t.head, t.auditLocked = nil, false; clear(t.fleetsLocked) }
+	undo := func() { t.head, t.auditLocked, t.pendingRelease = nil, false, ""; clear(t.fleetsLocked) }
 	defer func() {
 		if p := recover(); p != nil {
 			undo()
@@ -141,9 +152,9 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 		}
 		return err
 	}
-	if _, err := t.tx.ExecContext(ctx, "RELEASE "+name); err != nil {
-		return fmt.Errorf("postgres: release savepoint: %w", err)
-	}
+	// Released with the next savepoint or the commit (this one covers any nested
+	// savepoint still pending).
+	t.pendingRelease = name
 	return nil
 }
 

@@ -95,7 +95,7 @@ func TestStateWrites(t *testing.T) {
 			t.Errorf("not a state write: %s", q)
 		}
 	}
-	for _, q := range []string{qNextIndex, qKeySigned, qCredUsed, qAuthIns, qAuditIns, qAgent, qFleetLock, qPolicyLock,
+	for _, q := range []string{qNextIndex, qKeySigned, qCredUsed, qAuthIns, qAuditIns, qAgent, qFleetLock, qPolicyLock, qReserve[1][1],
 		qBuckets3, qAuthSigned} {
 		if isStateWrite(q) {
 			t.Errorf("a state write: %s", q)
