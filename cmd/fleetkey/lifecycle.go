@@ -2,8 +2,10 @@ package main
 
 // This file holds the operator lifecycle commands (deps, agent rotate, agent revoke, orphans).
 // They run in-process against the data directory (database, sealed root) and the chain, not
-// through the daemon's API: they need custody to sign cancellations and sweeps, and the API has
-// no lifecycle routes yet. Like audit_offline.go, it is left out of the client files' import ban.
+// through the daemon's API: they need custody to sign cancellations and sweeps, which only the
+// daemon or this process may hold. (The daemon serves deps, revoke and rotate over its API too;
+// orphans, group and predicate revocation are CLI-only.) Like audit_offline.go, it is left out
+// of the client files' import ban.
 
 import (
 	"context"
@@ -20,6 +22,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/lifecycle"
 	"github.com/fleetkey/fleetkey/internal/server"
 	"github.com/fleetkey/fleetkey/internal/signer"
+	"github.com/fleetkey/fleetkey/internal/store/postgres"
 	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 	"github.com/fleetkey/fleetkey/x402/facilitator"
 )
@@ -114,6 +117,9 @@ func openLifecycle(ctx context.Context, lf *lifecycleFlags, needRelayer, needSpo
 		return nil, fmt.Errorf("unseal %s: %w", cfg.DataDir, err)
 	}
 	closers = append(closers, func() { vault.Close() })
+	if postgres.IsURL(cfg.DB) {
+		return nil, errors.New("the lifecycle commands run on the SQLite store; with PostgreSQL use the daemon's API (POST /v1/agents/{id}/revoke, /rotate)")
+	}
 	st, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{})
 	if err != nil {
 		return nil, err
@@ -221,7 +227,8 @@ gas). The agent's credential does not change. A rotation that stopped part-way i
 Scheduled rotation: --due rotates every active agent whose key is older than --max-age or has
 signed --max-signatures payments (--dry-run lists them); run it from cron.
 
-Runs in-process on the daemon's data directory and chain (no API route yet).`
+Runs in-process on the daemon's data directory and chain (the daemon also serves it over its
+API when configured: docs/lifecycle.md).`
 
 func runAgentRotate(env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "agent rotate", "(AGENT_ID | --due --max-age D --max-signatures N [--dry-run]) [--outstanding cancel|expire] --config FILE --relayer-key-file FILE", rotateHelp)
@@ -305,7 +312,8 @@ transaction hashes. Running it again resumes an unfinished revocation and does n
 Select agents by id, or every active agent of --group or --fleet, optionally only those that
 paid --paid-to ADDR in the last --since. --dry-run lists what each would undo.
 
-Runs in-process on the daemon's data directory and chain (no API route yet).`
+Runs in-process on the daemon's data directory and chain (the daemon also serves it over its
+API when configured: docs/lifecycle.md).`
 
 func runAgentRevoke(env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "agent revoke", "(AGENT_ID... | --group ID | --fleet ID [--paid-to ADDR --since 1h]) [--dry-run] --config FILE --relayer-key-file F --gas-sponsor-key-file F", revokeHelp)
@@ -484,7 +492,7 @@ list   keys that still hold tokens or native coin but belong to revoked or retir
 sweep  moves their tokens to the fleet's treasury (EIP-3009 signed by the key, relayed) and their
        native coin when worth the gas, then retires the keys that are not active.
 
-Runs in-process on the daemon's data directory and chain (no API route yet).`
+Runs in-process on the daemon's data directory and chain (no API route).`
 
 func runOrphans(env *cliEnv, args []string) error {
 	return runSubcommand(env, "orphans", orphansHelp, []subcommand{
