@@ -286,9 +286,11 @@ func runAgentList(env *cliEnv, args []string) error {
 	}
 	rows := make([][]string, len(all))
 	for i, a := range all {
-		rows[i] = []string{a.ID, a.Name, a.ExternalID, a.Status, a.FleetID, a.GroupID, a.Address}
+		rows[i] = []string{a.ID, a.Name, a.ExternalID, a.Status, a.FleetID, a.GroupID}
 	}
-	return table(env.stdout, "ID\tNAME\tEXTERNAL ID\tSTATUS\tFLEET\tGROUP\tADDRESS", rows)
+	// The list answer carries no key address (agent show has the keys), so the table
+	// has no column that would always read "-".
+	return table(env.stdout, "ID\tNAME\tEXTERNAL ID\tSTATUS\tFLEET\tGROUP", rows)
 }
 
 func runAgentShow(env *cliEnv, args []string) error {

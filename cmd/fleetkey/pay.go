@@ -99,7 +99,7 @@ func runPay(env *cliEnv, args []string) error {
 		var ae *sdk.APIError
 		switch {
 		case errors.Is(err, sdk.ErrDenied) && errors.As(err, &ae):
-			return fmt.Errorf("payment denied: %s (rule %s, policy %s)", ae.Reason, ae.Rule, ae.PolicyHash)
+			return errors.New(denialText(ae))
 		case errors.Is(err, sdk.ErrApprovalPending):
 			return fmt.Errorf("%w\nhint: approvers see it with \"fleetkey approvals list\"; a longer --max-wait waits longer", errors.Unwrap(err))
 		}
@@ -128,4 +128,21 @@ func runPay(env *cliEnv, args []string) error {
 		return fmt.Errorf("%s answered %s", pos[0], resp.Status)
 	}
 	return nil
+}
+
+// denialText is the line a denial exits with: the reason, then the rule and the policy
+// hash when the denial names them (a registry refusal, such as domain_mismatch, names
+// neither: no policy was consulted).
+func denialText(ae *sdk.APIError) string {
+	var parts []string
+	if ae.Rule != "" {
+		parts = append(parts, "rule "+ae.Rule)
+	}
+	if ae.PolicyHash != "" {
+		parts = append(parts, "policy "+ae.PolicyHash)
+	}
+	if len(parts) == 0 {
+		return "payment denied: " + ae.Reason
+	}
+	return fmt.Sprintf("payment denied: %s (%s)", ae.Reason, strings.Join(parts, ", "))
 }

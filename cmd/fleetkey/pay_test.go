@@ -15,6 +15,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
 	"github.com/fleetkey/fleetkey/internal/policy"
 	"github.com/fleetkey/fleetkey/internal/store"
+	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
 )
 
@@ -133,4 +134,22 @@ func policyHashOf(t *testing.T, src string) string {
 		t.Fatal(err)
 	}
 	return p.Hash()
+}
+
+// TestDenialText: a denial names its rule and policy hash when it has them; a registry
+// refusal, which consults no policy, prints no empty "rule , policy" parts.
+func TestDenialText(t *testing.T) {
+	for _, tc := range []struct {
+		ae   sdk.APIError
+		want string
+	}{
+		{sdk.APIError{Reason: "amount_above_per_payment_limit", Rule: "agent:limits.per_payment", PolicyHash: "sha256:ab"},
+			"payment denied: amount_above_per_payment_limit (rule agent:limits.per_payment, policy sha256:ab)"},
+		{sdk.APIError{Reason: "domain_mismatch"}, "payment denied: domain_mismatch"},
+		{sdk.APIError{Reason: "no_policy", PolicyHash: "sha256:cd"}, "payment denied: no_policy (policy sha256:cd)"},
+	} {
+		if got := denialText(&tc.ae); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
 }
