@@ -86,11 +86,19 @@ func newTEnv(t *testing.T, agents int, mod func(*Config)) *tenv {
 // start (re)creates the detector and the service on the environment's store.
 func (e *tenv) start() {
 	e.t.Helper()
-	var err error
-	if e.d, err = New(e.ctx, e.cfg); err != nil {
+	d, err := New(e.ctx, e.cfg)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { e.d.Close(context.Background()) })
+	e.t.Cleanup(func() { d.Close(context.Background()) })
+	e.start2(d)
+}
+
+// start2 (re)creates the service with detector d.
+func (e *tenv) start2(d *Detector) {
+	e.t.Helper()
+	e.d = d
+	var err error
 	if e.svc, err = payments.New(payments.Config{Store: e.Store, Keys: e.Vault, Registry: e.Registry, Audit: e.log, Now: e.clk.now, Detector: e.d}); err != nil {
 		e.t.Fatal(err)
 	}

@@ -327,6 +327,13 @@ func (c *Config) Validate() error {
 		return errors.New("anomaly: config has no store")
 	case c.Audit == nil:
 		return errors.New("anomaly: config has no audit log")
+	}
+	return c.validateSettings()
+}
+
+// validateSettings checks everything but the store and the audit log.
+func (c *Config) validateSettings() error {
+	switch {
 	case c.PerPaymentLimit < 0:
 		return errors.New("anomaly: negative per-payment limit")
 	case len(c.Approvers) > 0 && (c.Quorum < 1 || c.Quorum > len(c.Approvers)):

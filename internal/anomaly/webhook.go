@@ -120,11 +120,18 @@ type WebhookStats struct {
 	Delivered, Failed, Dropped, Attempts int
 }
 
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return errors.New("anomaly: the webhook URL must be an absolute http(s) URL without user information")
+	}
+	return nil
+}
+
 // NewWebhook checks the configuration and starts the sender.
 func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, errors.New("anomaly: the webhook URL must be an absolute http(s) URL without user information")
+	if err := checkWebhookURL(cfg.URL); err != nil {
+		return nil, err
 	}
 	if len(cfg.Secret) < MinSecretLen {
 		return nil, fmt.Errorf("anomaly: the webhook secret must have at least %d bytes", MinSecretLen)
