@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,8 +10,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"net/http/httptest"
 
 	"github.com/fleetkey/fleetkey/internal/store"
 )
