@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"gopkg.in/yaml.v3"
 
+	"github.com/fleetkey/fleetkey/internal/anomaly"
 	"github.com/fleetkey/fleetkey/internal/datadir"
 	"github.com/fleetkey/fleetkey/internal/signer"
 	"github.com/fleetkey/fleetkey/internal/store/postgres"
@@ -66,6 +67,9 @@ type Config struct {
 	// Lifecycle names the accounts the key lifecycle routes submit transactions from; the
 	// routes run when rpc_url is set (docs/lifecycle.md).
 	Lifecycle LifecycleConfig `yaml:"lifecycle"`
+	// Anomaly, when the section is present, runs the anomaly detector on the signing path
+	// (docs/anomaly.md); absent, there is none. It needs the SQLite store.
+	Anomaly *anomaly.Settings `yaml:"anomaly"`
 	// ShutdownGrace is how long in-flight requests may run after SIGINT/SIGTERM.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 }
@@ -257,6 +261,11 @@ func (c Config) validate(needUnseal bool) error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "is empty")
+	}
+	if c.Anomaly != nil {
+		if err := c.Anomaly.Validate(); err != nil {
+			bad("anomaly", "%v", err)
+		}
 	}
 	if c.DB == "" {
 		bad("db", "is empty")

@@ -67,6 +67,8 @@ type Server struct {
 	// lifecycleClose wipes its account keys.
 	lifecycle      api.LifecycleService
 	lifecycleClose func()
+	// anomalyClose saves the anomaly detector's state and stops its webhooks (nil: none).
+	anomalyClose func(context.Context) error
 
 	auditPath hd.Path
 	// checkpointed is the Seq of the last signed checkpoint.
@@ -139,7 +141,18 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	if last != nil {
 		s.checkpointed = last.Seq
 	}
-	if s.svc, err = payments.New(payments.Config{Store: s.store, Keys: s.vault, Registry: s.reg, Audit: s.audit, Now: s.now}); err != nil {
+	pcfg := payments.Config{Store: s.store, Keys: s.vault, Registry: s.reg, Audit: s.audit, Now: s.now}
+	if cfg.Anomaly != nil {
+		det, closeDet, err := cfg.Anomaly.Open(ctx, s.store, s.audit, s.now)
+		if err != nil {
+			return nil, fmt.Errorf("anomaly: %w", err)
+		}
+		s.anomalyClose = closeDet
+		if det != nil {
+			pcfg.Detector = det
+		}
+	}
+	if s.svc, err = payments.New(pcfg); err != nil {
 		return nil, err
 	}
 	if cfg.RPCURL != "" {
@@ -400,6 +413,11 @@ func (s *Server) Close() error {
 		}
 		if s.lifecycleClose != nil {
 			s.lifecycleClose()
+		}
+		if s.anomalyClose != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, s.anomalyClose(ctx))
+			cancel()
 		}
 		if s.rpc != nil {
 			s.rpc.Close()
