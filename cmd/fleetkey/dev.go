@@ -29,14 +29,15 @@ value. DATA_DIR/dev.json (while running) lists the URLs, the chain, the token, t
 their token files and the demo endpoints; see docs/dev.md.
 
 Ports: API 8402, demo API 8404, facilitator 8405, RPC 8545 (8403 is left for "fleetkey
-sidecar"); when one is taken the next free one is used, and --any-port takes free ports the
-system picks. A second start reuses the data
-directory (keys, agents, policies, payments, audit chain); the chain is new each time and the
-agents are funded again. --fresh deletes the data directory's contents first, and only if a
+sidecar"); when one is taken the next free one that is none of these is used (the terminal
+and dev.json show the real ones), and --any-port takes free ports the system picks.
+
+A second start reuses the data directory (keys, agents, policies, payments, audit chain); the
+chain is new each time and the agents are funded again. --fresh deletes the data directory's contents first, and only if a
 previous "fleetkey dev" created it. SIGINT or SIGTERM stop everything cleanly.`
 
 func runDev(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "dev", "[--data-dir DIR] [--fresh] [--no-traffic]", devHelp)
+	fs := newFlagSet(env, "dev", "[--data-dir DIR] [--fresh] [--no-traffic] [--any-port]", devHelp)
 	dataDir := fs.String("data-dir", devmode.DefaultDataDir, "data directory of the development environment")
 	fresh := fs.Bool("fresh", false, "delete the contents of --data-dir first (only a fleetkey dev data directory)")
 	noTraffic := fs.Bool("no-traffic", false, "start without simulated agents and without the auto-approver")

@@ -44,10 +44,13 @@ const (
 	portTries = 50
 )
 
-// Default ports: the API's 8402 as `fleetkey serve`; 8403 is left free for
-// `fleetkey sidecar`, whose default it is.
+// Default ports: the API's 8402 as `fleetkey serve`; SidecarPort is left free for
+// `fleetkey sidecar`, whose default it is. A component whose default is taken moves past the
+// others' defaults and SidecarPort, so that it never takes the port another one, or the
+// sidecar the terminal suggests, expects.
 const (
 	DefaultAPIPort         = 8402
+	SidecarPort            = 8403
 	DefaultDemoAPIPort     = 8404
 	DefaultFacilitatorPort = 8405
 	DefaultRPCPort         = 8545
@@ -124,8 +127,11 @@ type Env struct {
 	fleet     *provisioned
 	fleetName string
 	reused    bool
-	sum       *demo.Summary
-	approved  *approver
+	// sidecarAddr is where the suggested `fleetkey sidecar` listens: SidecarPort, or the next
+	// free port when it is taken.
+	sidecarAddr string
+	sum         *demo.Summary
+	approved    *approver
 
 	closeOnce sync.Once
 }
@@ -269,6 +275,9 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 	e.demoSrv = &http.Server{Handler: e.demoAPI, ReadHeaderTimeout: 10 * time.Second,
 		WriteTimeout: facilitator.DefaultReceiptTimeout + 30*time.Second}
 
+	if e.sidecarAddr, err = e.probe(0, SidecarPort); err != nil {
+		return nil, fmt.Errorf("devmode: sidecar port: %w", err)
+	}
 	e.manifest = e.buildManifest(treasury.Address, merchant.Address)
 	return e, nil
 }
@@ -298,6 +307,9 @@ func (e *Env) listen(port, def int) (net.Listener, error) {
 	}
 	var firstErr error
 	for p := port; p < port+portTries && p <= 65535; p++ {
+		if e.reserved(p, def) {
+			continue
+		}
 		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err == nil {
 			return ln, nil
@@ -310,6 +322,23 @@ func (e *Env) listen(port, def int) (net.Listener, error) {
 		}
 	}
 	return nil, fmt.Errorf("ports %d to %d are all taken: %w", port, port+portTries-1, firstErr)
+}
+
+// reserved reports whether a component whose default port is def must skip port p: the
+// defaults of the other components and SidecarPort, unless Options.Ports asks for p.
+func (e *Env) reserved(p, def int) bool {
+	if p == def {
+		return false
+	}
+	o := e.opt.Ports
+	if p == o.API || p == o.Facilitator || p == o.DemoAPI || p == o.RPC {
+		return false
+	}
+	switch p {
+	case DefaultAPIPort, SidecarPort, DefaultDemoAPIPort, DefaultFacilitatorPort, DefaultRPCPort:
+		return true
+	}
+	return false
 }
 
 // bindAttempts bounds the retries when a probed port is taken before it is bound.
@@ -404,7 +433,7 @@ func (e *Env) buildManifest(treasury, merchant common.Address) Manifest {
 	}
 	if len(m.Agents) > 0 {
 		a := m.Agents[0]
-		m.Sidecar = fmt.Sprintf("fleetkey sidecar --api %s --token-file %s --listen 127.0.0.1:8403", m.APIURL, a.TokenFile)
+		m.Sidecar = fmt.Sprintf("fleetkey sidecar --api %s --token-file %s --listen %s", m.APIURL, a.TokenFile, e.sidecarAddr)
 		m.MCP = fmt.Sprintf("fleetkey mcp --api %s --token-file %s", m.APIURL, a.TokenFile)
 	}
 	return m

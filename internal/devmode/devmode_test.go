@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -376,6 +377,45 @@ func TestNextFreePort(t *testing.T) {
 	got := ln.Addr().(*net.TCPAddr).Port
 	if got <= port || got >= port+portTries {
 		t.Errorf("port %d taken: got %d, want one of the next %d", port, got, portTries-1)
+	}
+}
+
+// TestTakenDefaultSkipsReservedPorts checks that a component whose default port is taken
+// does not move onto the sidecar's port or another component's default (the API on 8403 made
+// the suggested sidecar command fail and sent default-port clients to the wrong service).
+func TestTakenDefaultSkipsReservedPorts(t *testing.T) {
+	// 8402 taken: by this test, or already by another process.
+	if held, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultAPIPort))); err == nil {
+		defer held.Close()
+	}
+	e := &Env{}
+	ln, err := e.listen(0, DefaultAPIPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	switch got := ln.Addr().(*net.TCPAddr).Port; got {
+	case DefaultAPIPort, SidecarPort, DefaultDemoAPIPort, DefaultFacilitatorPort, DefaultRPCPort:
+		t.Errorf("the API moved to port %d, reserved for another component", got)
+	}
+
+	for _, c := range []struct {
+		p, def int
+		ports  Ports
+		want   bool
+	}{
+		{SidecarPort, DefaultAPIPort, Ports{}, true},
+		{DefaultDemoAPIPort, DefaultAPIPort, Ports{}, true},
+		{DefaultAPIPort, DefaultFacilitatorPort, Ports{}, true},
+		{DefaultRPCPort, DefaultDemoAPIPort, Ports{}, true},
+		{DefaultAPIPort, DefaultAPIPort, Ports{}, false},
+		{DefaultAPIPort + 10, DefaultAPIPort, Ports{}, false},
+		{SidecarPort, DefaultAPIPort, Ports{API: SidecarPort}, false}, // asked for
+	} {
+		e := &Env{opt: Options{Ports: c.ports}}
+		if got := e.reserved(c.p, c.def); got != c.want {
+			t.Errorf("reserved(%d, %d) with %+v = %v, want %v", c.p, c.def, c.ports, got, c.want)
+		}
 	}
 }
 

@@ -60,7 +60,7 @@ func writeAddresses(w io.Writer, e *Env) {
 	row("manifest", e.dir+"/"+ManifestFile)
 	row("daemon log", m.LogFile)
 	row("try", m.Sidecar)
-	row("", "curl -i http://127.0.0.1:8403/"+m.DemoAPIURL+"/weather")
+	row("", "curl -i http://"+e.sidecarAddr+"/"+m.DemoAPIURL+"/weather")
 	if e.opt.NoTraffic {
 		fmt.Fprintf(w, "\nno simulated traffic (--no-traffic). Ctrl-C stops everything; the next start reuses the data directory.\n")
 		return
