@@ -15,6 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/credential"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/payments/paymentstest"
@@ -305,18 +306,54 @@ func TestBadRequests(t *testing.T) {
 		{"bad idempotency key", with("idempotency_key", "a b"), nil, "printable ASCII"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := e.auditHead(t).Seq
 			ans := e.pay(a, tc.body, tc.hdr...)
 			if ans.status != http.StatusBadRequest {
 				t.Fatalf("status %d: %s", ans.status, ans.body)
 			}
 			checkJSONHeaders(t, ans)
-			if eb := ans.errorBody(t); eb.Code != CodeBadRequest || !strings.Contains(eb.Message, tc.msg) {
+			eb := ans.errorBody(t)
+			if eb.Code != CodeBadRequest || !strings.Contains(eb.Message, tc.msg) {
 				t.Errorf("error %+v, want a message with %q", eb, tc.msg)
 			}
+			e.checkFailureRecorded(t, before, a.Agent.ID, eb.Message)
 		})
 	}
 	if as := e.authorizations(a.Agent.ID); len(as) != 0 {
 		t.Errorf("bad requests left %d authorizations", len(as))
+	}
+}
+
+// auditHead is the last audit record (seq 0 when there is none).
+func (e *env) auditHead(t *testing.T) store.AuditRecord {
+	t.Helper()
+	var h store.AuditRecord
+	if err := e.Store.ReadTx(context.Background(), func(rt store.ReadTx) (err error) {
+		h, err = rt.AuditHead(context.Background())
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// checkFailureRecorded: exactly one audit record was appended after seq before,
+// a payment.failed of agentID naming msg (the issue's "Bad input": a request that
+// fails at any step leaves one audit record of the failure).
+func (e *env) checkFailureRecorded(t *testing.T, before uint64, agentID, msg string) {
+	t.Helper()
+	h := e.auditHead(t)
+	if h.Seq != before+1 || h.Action != audit.ActionPaymentFailed || h.Actor != audit.AgentActor(agentID) || h.Subject != agentID {
+		t.Fatalf("after seq %d: head %d %s by %s on %s, want one payment.failed by the agent", before, h.Seq, h.Action, h.Actor, h.Subject)
+	}
+	var data struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(h.Data, &data); err != nil || !strings.Contains(data.Error, msg) {
+		t.Errorf("record data %s, want an error naming %q", h.Data, msg)
 	}
 }
 
@@ -340,13 +377,18 @@ func TestRoutingAndLimits(t *testing.T) {
 		{"dot path", http.MethodGet, "/v1/./agent", bearer(a), "", http.StatusNotFound, CodeNotFound, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := e.auditHead(t).Seq
 			ans := e.do(tc.method, tc.path, tc.auth, strings.NewReader(tc.body))
 			if ans.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", ans.status, tc.status, ans.body)
 			}
 			checkJSONHeaders(t, ans)
-			if eb := ans.errorBody(t); eb.Code != tc.code || ans.header.Get("Allow") != tc.allow {
+			eb := ans.errorBody(t)
+			if eb.Code != tc.code || ans.header.Get("Allow") != tc.allow {
 				t.Errorf("error %+v, Allow %q", eb, ans.header.Get("Allow"))
+			}
+			if tc.code == CodeBodyTooLarge {
+				e.checkFailureRecorded(t, before, a.Agent.ID, eb.Message)
 			}
 		})
 	}

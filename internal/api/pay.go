@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -38,6 +39,13 @@ type approvalResponse struct {
 	Replayed        bool     `json:"replayed"`
 }
 
+// refusalRecorder is the optional part of an AgentService that records a payment
+// request refused before it reached Pay (a body that does not decode);
+// *payments.Service implements it.
+type refusalRecorder interface {
+	RecordRefused(ctx context.Context, agentID, idempotencyKey, reason string) error
+}
+
 // timeText is the wire form of a time: RFC 3339 in UTC, to the second (EIP-3009
 // validity is in seconds).
 func timeText(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
@@ -46,6 +54,13 @@ func (h *handler) pay(w http.ResponseWriter, r *http.Request, id payments.AgentI
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
 	req, apiErr := decodePaymentRequest(body, r.Header.Get("Idempotency-Key"))
 	if apiErr != nil {
+		if rr, ok := h.svc.(refusalRecorder); ok {
+			// As for a request Pay refuses: one audit record, and an answer that
+			// cannot be recorded is not given.
+			if err := rr.RecordRefused(r.Context(), id.AgentID, r.Header.Get("Idempotency-Key"), apiErr.Message); err != nil {
+				return 0, nil, internalError(errors.Join(apiErr, err))
+			}
+		}
 		return 0, nil, apiErr
 	}
 	// The agent is the credential's, never the request's.

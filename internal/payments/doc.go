@@ -92,7 +92,9 @@
 // approval.created in the write that made the change; payment.denied (reason,
 // rule, policy hash, limit, observed), payment.failed (the error) or
 // payment.replayed in a write of its own, since nothing else changed.
-// If that record cannot be written the outcome is not returned.
+// If that record cannot be written the outcome is not returned. A request the
+// HTTP API refuses before Pay (a body that does not decode) is recorded by
+// RecordRefused as the same payment.failed.
 //
 // # Limits of this version
 //
