@@ -15,7 +15,8 @@ import (
 type Action struct {
 	// What names the action: revoke_credentials, revoke_key, rotate_key,
 	// cancel_authorization, release_reservation, fund_gas, approve_zero,
-	// sweep_token, sweep_native, retire_key, skip.
+	// sweep_token, sweep_native, retire_key, confirm_tx (a transaction submitted
+	// before the job stopped, seen mined when it resumed), skip.
 	What string `json:"what"`
 	// Subject is what it applied to: an authorization id, a spender, a key id.
 	Subject string `json:"subject,omitempty"`
@@ -125,7 +126,13 @@ func (js *jobState) save(ctx context.Context, status store.StepStatus, errText s
 // step waits for it, so that a crash while waiting is resumed by waiting again.
 func (js *jobState) submitted(ctx context.Context, hash string) error {
 	js.res.Pending = append(js.res.Pending, hash)
-	return js.save(ctx, store.StepPending, "")
+	if err := js.save(ctx, store.StepPending, ""); err != nil {
+		return err
+	}
+	if js.m.failAfterSubmit == js.job.Steps[js.idx].Name {
+		return errInjected
+	}
+	return nil
 }
 
 // minedOK clears a mined transaction from the pending list (saved with the step).
@@ -170,8 +177,18 @@ func (m *Manager) runJob(ctx context.Context, job store.Job, actor string, steps
 			}
 		}
 		if len(js.res.Pending) > 0 {
-			if err := m.waitAll(ctx, js.res.Pending); err != nil {
+			// Submitted before the last run stopped: wait for them and record how they
+			// ended; the step then starts from the chain's state, which includes them.
+			oks, err := m.waitAll(ctx, js.res.Pending)
+			if err != nil {
 				return m.failStep(ctx, js, err)
+			}
+			for i, h := range js.res.Pending {
+				status := "succeeded"
+				if !oks[i] {
+					status = "reverted"
+				}
+				js.add(Action{What: "confirm_tx", TxHash: h, Note: "submitted before the job stopped; " + status})
 			}
 			js.res.Pending = nil
 		}

@@ -87,6 +87,9 @@ type Manager struct {
 	// failAfter, set by tests, makes a job fail right after the named step is
 	// recorded done, as a crash there would.
 	failAfter string
+	// failAfterSubmit, set by tests, makes the named step fail right after it has
+	// recorded a submitted transaction, before waiting for it.
+	failAfterSubmit string
 }
 
 // New checks cfg and returns a Manager.

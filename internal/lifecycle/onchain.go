@@ -185,19 +185,21 @@ func (m *Manager) allowances(ctx context.Context, a signer.Asset, owner common.A
 	return out, nil
 }
 
-// waitAll waits for every transaction hash in hashes; a reverted one is not an
-// error here (the caller re-reads the chain's state), a missing receipt after
-// ctx ends is.
-func (m *Manager) waitAll(ctx context.Context, hashes []string) error {
-	for _, h := range hashes {
+// waitAll waits for every transaction hash in hashes and reports, per hash,
+// whether it succeeded; a reverted one is not an error here (the caller
+// re-reads the chain's state), a missing receipt after ctx ends is.
+func (m *Manager) waitAll(ctx context.Context, hashes []string) ([]bool, error) {
+	ok := make([]bool, len(hashes))
+	for i, h := range hashes {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		_, err := chain.WaitReceipt(wctx, m.cfg.Backend, common.HexToHash(h))
+		r, err := chain.WaitReceipt(wctx, m.cfg.Backend, common.HexToHash(h))
 		cancel()
 		if err != nil {
-			return err
+			return ok, err
 		}
+		ok[i] = r.Status == types.ReceiptStatusSuccessful
 	}
-	return nil
+	return ok, nil
 }
 
 // mined waits for tx and fails when it reverted.

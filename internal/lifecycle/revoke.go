@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/fleetkey/fleetkey/internal/audit"
@@ -245,7 +246,19 @@ func (m *Manager) cancelOutstanding(ctx context.Context, js *jobState, keyID str
 			return fmt.Errorf("lifecycle: authorizationState: %w", err)
 		}
 		if used {
-			js.add(Action{What: "skip", Subject: a.ID, Note: "already used on chain; the reconciler records it"})
+			// Cancelled already (by this job before it stopped, or by anyone holding the
+			// key): record the cancellation; used by a transfer: the reconciler settles it.
+			cancelTx, err := m.cancellation(ctx, asset, h.Address(), nonce)
+			if err != nil {
+				return err
+			}
+			if cancelTx == "" {
+				js.add(Action{What: "skip", Subject: a.ID, Note: "already used on chain by a transfer; the reconciler records it"})
+				continue
+			}
+			if err := m.release(ctx, js, a, "cancel_authorization", cancelTx); err != nil {
+				return err
+			}
 			continue
 		}
 		tx, err := m.relayCancel(ctx, h, asset, nonce)
@@ -267,6 +280,25 @@ func (m *Manager) cancelOutstanding(ctx context.Context, js *jobState, keyID str
 		}
 	}
 	return nil
+}
+
+// cancellation returns the hash of the transaction that emitted
+// AuthorizationCanceled(authorizer, nonce) on asset a, or "" when none did.
+func (m *Manager) cancellation(ctx context.Context, a signer.Asset, authorizer common.Address, nonce [32]byte) (string, error) {
+	tok, err := m.caller(a)
+	if err != nil {
+		return "", err
+	}
+	it, err := tok.FilterAuthorizationCanceled(&bind.FilterOpts{Start: m.cfg.LogsFromBlock, Context: ctx}, []common.Address{authorizer}, [][32]byte{nonce})
+	if err != nil {
+		return "", fmt.Errorf("lifecycle: AuthorizationCanceled logs: %w", err)
+	}
+	defer it.Close()
+	hash := ""
+	for it.Next() {
+		hash = it.Event.Raw.TxHash.Hex()
+	}
+	return hash, it.Error()
 }
 
 // release marks an authorization cancelled with its audit record and saves the step.

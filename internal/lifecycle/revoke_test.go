@@ -256,3 +256,48 @@ func TestRevokeBadInput(t *testing.T) {
 		t.Errorf("credential after refused revocations: %v", err)
 	}
 }
+
+// TestRevokeResumesAfterSubmittedTx: a revocation that stops right after a chain step
+// has submitted its transaction (before seeing it mined) resumes by waiting for that
+// transaction and does not send it again: one cancellation, one reset, one sweep.
+func TestRevokeResumesAfterSubmittedTx(t *testing.T) {
+	e := newEnv(t)
+	for _, step := range []string{StepAuthorizations, StepAllowances, StepSweep} {
+		t.Run(step, func(t *testing.T) {
+			ag := e.provision("submitted-" + step)[0]
+			addr := common.HexToAddress(ag.Key.Address)
+			e.fund(addr, 300_000)
+			e.permitFrom(ag.Key, spender, 9)
+			p := e.pay(ag.Agent.ID, "p", merchant, "1000")
+			treasuryBefore := e.balance(e.treasury)
+
+			e.m.failAfterSubmit = step
+			_, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator})
+			e.m.failAfterSubmit = ""
+			if !errors.Is(err, errInjected) {
+				t.Fatalf("first run: %v", err)
+			}
+			rep, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator})
+			if err != nil || rep.Status != store.JobDone {
+				t.Fatalf("resume: %v\n%s", err, mustJSON(rep))
+			}
+			if !hasAction(rep, step, "confirm_tx") {
+				t.Errorf("no confirm_tx in %s: %s", step, mustJSON(rep))
+			}
+			var a store.Authorization
+			e.st.ReadTx(e.ctx, func(rt store.ReadTx) (err error) { a, err = rt.Authorization(e.ctx, p.AuthorizationID); return err })
+			if a.Status != store.AuthCancelled {
+				t.Errorf("authorization is %s", a.Status)
+			}
+			if n := countAction(rep, StepAuthorizations, "cancel_authorization"); n != 1 {
+				t.Errorf("%d cancellations recorded", n)
+			}
+			if e.allowance(addr, spender).Sign() != 0 || e.balance(addr).Sign() != 0 {
+				t.Error("allowance or balance left")
+			}
+			if got := new(big.Int).Sub(e.balance(e.treasury), treasuryBefore); got.Int64() != 300_000 {
+				t.Errorf("treasury received %v", got)
+			}
+		})
+	}
+}
