@@ -272,14 +272,14 @@ func scanAudit(s scanner) (store.AuditRecord, error) {
 
 // lockAudit takes the audit head lock for the rest of the transaction.
 func (t *tx) lockAudit(ctx context.Context) error {
-	if t.auditLocked {
+	if t.auditDepth > 0 {
 		return nil
 	}
 	var id int64
 	if err := t.queryRow(ctx, qAuditLock).Scan(&id); err != nil {
 		return fmt.Errorf("postgres: lock audit head: %w", err)
 	}
-	t.auditLocked = true
+	t.auditDepth = t.depth + 1
 	return nil
 }
 

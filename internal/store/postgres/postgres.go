@@ -7,33 +7,33 @@
 //
 // Write transactions run at READ COMMITTED and take explicit row locks before they
 // read what they decide on; read transactions run at REPEATABLE READ, READ ONLY, so
-// that each sees one snapshot. Row locks rather than SERIALIZABLE because the hot
-// case is many payments against one fleet's budget: with locks they queue on the
-// fleet row, as they do on SQLite's single writer, and each runs once; at
-// SERIALIZABLE most of them would fail with a serialization error and be re-run,
-// and under a hot budget the retries would dominate. The locks:
+// that each sees one snapshot. The locks:
 //
-//   - ReserveAuthorization locks its agent's fleet row (SELECT ... FOR NO KEY
-//     UPDATE) before it checks idempotency, re-reads the agent and key and sums the
-//     windows. Every window of a reservation lies inside that fleet (fleet, group or
-//     agent), so no two reservations that share a window can sum concurrently, in
-//     this process or on another replica; each statement after the lock sees every
-//     reservation committed before it. The fleet lock also serialises CreateAgents
-//     (the agent index counter) and the spend_buckets upserts of a fleet.
-//   - Appending to the audit chain locks the single row of audit_head_lock before
-//     the head is read (AuditHead in a write transaction takes it too), so appenders
-//     on every replica queue there: one chain, no fork, no gap. The lock is held to
-//     commit; the unique seq is the last line of defence.
+//   - Every write transaction first locks the single row of audit_head_lock
+//     (SELECT ... FOR UPDATE, held to commit). Write transactions therefore run one
+//     at a time across all replicas, as on SQLite's single writer: the audit chain
+//     has one appender (one chain, no fork, no gap; the unique seq is the last line
+//     of defence), and since no two writers ever hold row locks at once, they cannot
+//     deadlock however their statements are ordered (a group-committed batch may
+//     lock several fleets, a reconciler touches buckets of many). Every payment
+//     appends to the one chain, so a finer scheme would serialise there anyway.
+//   - ReserveAuthorization also locks its agent's fleet row (SELECT ... FOR NO KEY
+//     UPDATE, once per transaction) before it checks idempotency, re-reads the agent
+//     and key and sums the windows. Every window of a reservation lies inside that
+//     fleet (fleet, group or agent), so budgets stay exact by this lock alone, should
+//     the global one ever be narrowed; it also covers CreateAgents (the agent index
+//     counter) and the fleet's spend_buckets upserts.
 //   - Read-modify-write of one record (agent and key status, releasing or settling
 //     an authorization, a vote) reads it FOR UPDATE; expiries are one UPDATE ...
-//     RETURNING, so two reconcilers never release the same reservation twice.
+//     RETURNING, so a reservation is never released (and its buckets decremented)
+//     twice.
 //
-// Locks are taken in different orders by different operations (a reservation takes
-// the fleet and then the audit lock; another transaction might append first), so a
-// deadlock is possible; PostgreSQL breaks it with SQLSTATE 40P01 and Tx re-runs the
-// whole function (as it does on 40001), up to Options.MaxRetries times. Tx
-// functions must therefore be safe to run more than once, as the store package
-// requires.
+// Locks rather than SERIALIZABLE because the hot case is many payments against one
+// budget: with locks they queue and each runs once; at SERIALIZABLE most of them
+// would abort with a serialization failure and be re-run. Tx still re-runs the whole
+// function on SQLSTATE 40001 and 40P01 (a lock taken outside fleetkey, say), up to
+// Options.MaxRetries times, so Tx functions must be safe to run more than once, as
+// the store package requires.
 //
 // # Replicas and StateVersion
 //
@@ -309,6 +309,14 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(*tx) error) (err
 			panic(p)
 		}
 	}()
+	if !readOnly {
+		// One writer at a time across every replica, as on SQLite: no two write
+		// transactions can take row locks in opposite orders, so none deadlock.
+		if err := t.lockAudit(ctx); err != nil {
+			_ = stx.Rollback()
+			return err
+		}
+	}
 	if err := fn(t); err != nil {
 		_ = stx.Rollback()
 		return err

@@ -61,8 +61,10 @@ type tx struct {
 	tx    *sql.Tx
 	write bool
 	depth int // savepoint nesting
-	// auditLocked is set once this transaction holds the audit head lock.
-	auditLocked bool
+	// auditDepth is 1 + the savepoint depth at which this transaction took the
+	// audit head lock, 0 while it does not hold it (a rolled-back savepoint
+	// releases the locks taken inside it).
+	auditDepth int
 	// fleetsLocked are the fleet rows this transaction holds locked; agentFleet
 	// is the Store's cache of agent → fleet (an agent never changes fleet).
 	fleetsLocked map[string]bool
@@ -134,7 +136,13 @@ func (t *tx) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error)
 	}
 	// A rolled-back savepoint may take with it the row locks taken inside it
 	// and the records appended: forget them.
-	undo := func() { t.head, t.auditLocked, t.pendingRelease = nil, false, ""; clear(t.fleetsLocked) }
+	undo := func() {
+		t.head, t.pendingRelease = nil, ""
+		if t.auditDepth > t.depth {
+			t.auditDepth = 0
+		}
+		clear(t.fleetsLocked)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			undo()
