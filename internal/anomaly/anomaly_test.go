@@ -365,10 +365,14 @@ func TestSecondRuntime(t *testing.T) {
 	if res, err := e.pay(e.ctxWith("rt-b"), 0, payee(0), resURL("api.example.com", 2), 10_000); err != nil || res.NeedsApproval {
 		t.Fatalf("replaced runtime: %+v, %v", res, err)
 	}
-	// Used from another runtime while rt-b is active: frozen.
+	// Used from another runtime while rt-b is active: held, and so is rt-b from now on.
 	e.clk.advance(5 * time.Minute)
-	_, err := e.pay(e.ctxWith("rt-evil"), 0, payee(0), resURL("api.example.com", 3), 10_000)
-	wantDenied(t, err, ReasonAgentFrozen)
+	if res, err := e.pay(e.ctxWith("rt-evil"), 0, payee(0), resURL("api.example.com", 3), 10_000); err != nil || !res.NeedsApproval {
+		t.Fatalf("second runtime: %+v, %v", res, err)
+	}
+	if res, err := e.pay(e.ctxWith("rt-b"), 0, payee(0), resURL("api.example.com", 4), 10_000); err != nil || !res.NeedsApproval {
+		t.Fatalf("first runtime after the alert: %+v, %v", res, err)
+	}
 	if got := e.signals(); !reflect.DeepEqual(got, []string{"second_runtime", "second_runtime"}) {
 		t.Errorf("signals %v", got)
 	}

@@ -125,7 +125,7 @@ func DefaultResponses() Responses {
 		SignalReplayBurst:   {Medium: RequireApproval},
 		SignalUnusualHour:   {Low: Record},
 		SignalNearLimit:     {Medium: RequireApproval},
-		SignalSecondRuntime: {Low: Record, High: FreezeAgent},
+		SignalSecondRuntime: {Low: Record, High: RequireApproval},
 		SignalPayeeSpread:   {High: BlockPayee},
 		SignalFleetSpend:    {Medium: Alert},
 		SignalResourceRush:  {Medium: Alert},
