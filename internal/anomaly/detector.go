@@ -734,3 +734,8 @@ func Alerts(ctx context.Context, st store.Store, f store.AlertFilter) ([]store.A
 	})
 	return out, err
 }
+
+// Alerts lists the store's alerts, newest first (for the HTTP API).
+func (d *Detector) Alerts(ctx context.Context, f store.AlertFilter) ([]store.Alert, error) {
+	return Alerts(ctx, d.cfg.Store, f)
+}

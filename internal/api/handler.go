@@ -83,6 +83,9 @@ type Config struct {
 	// Lifecycle runs the key lifecycle routes (deps, revoke, rotate, jobs); nil
 	// answers them 503 lifecycle_unavailable.
 	Lifecycle LifecycleService
+	// Alerts serves the anomaly alert routes; nil answers them 503
+	// anomaly_unavailable.
+	Alerts AlertService
 	// Extra mounts handlers the daemon owns, without authentication; each route
 	// must be one of ExtraRoutes (openapi.yaml documents exactly those). The
 	// handler logs their requests like its own.
@@ -126,6 +129,8 @@ var Routes = []Route{
 	{http.MethodPost, "/v1/agents/{id}/rotate"},
 	{http.MethodPut, "/v1/policies/{level}/{scope_id}"},
 	{http.MethodGet, "/v1/policies/{level}/{scope_id}"},
+	{http.MethodGet, "/v1/alerts"},
+	{http.MethodPost, "/v1/alerts/{id}/ack"},
 	{http.MethodGet, "/v1/approvals"},
 	{http.MethodGet, "/v1/approvals/{id}"},
 	{http.MethodPost, "/v1/approvals/{id}/approve"},
@@ -180,6 +185,7 @@ type handler struct {
 	log      *slog.Logger
 	maxBody  int64
 	lc       LifecycleService
+	alertSvc AlertService
 }
 
 // NewHandler returns the API: agent and operator routes, /healthz,
@@ -191,7 +197,7 @@ func NewHandler(cfg Config) http.Handler {
 		panic("api: Config.Payments, Config.Operators and Config.Audit are required")
 	}
 	h := &handler{svc: cfg.Payments, ops: cfg.Operators, audit: cfg.Audit, auditKey: cfg.AuditKey,
-		log: cfg.Logger, maxBody: cfg.MaxBodyBytes, lc: cfg.Lifecycle}
+		log: cfg.Logger, maxBody: cfg.MaxBodyBytes, lc: cfg.Lifecycle, alertSvc: cfg.Alerts}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -287,6 +293,8 @@ func (h *handler) endpoints() map[Route]endpoint {
 		{http.MethodPost, "/v1/agents/{id}/rotate"}:         h.operator(h.rotateAgent, A, O),
 		{http.MethodPut, "/v1/policies/{level}/{scope_id}"}: h.operator(h.applyPolicy, A, O),
 		{http.MethodGet, "/v1/policies/{level}/{scope_id}"}: h.operator(h.policies, A, O, U),
+		{http.MethodGet, "/v1/alerts"}:                      h.operator(h.alerts, A, O, U),
+		{http.MethodPost, "/v1/alerts/{id}/ack"}:            h.operator(h.ackAlert, A, O),
 		{http.MethodGet, "/v1/approvals"}:                   h.operator(h.approvals, A, O, P, U),
 		{http.MethodGet, "/v1/approvals/{id}"}:              h.operator(h.approval, A, O, P, U),
 		{http.MethodPost, "/v1/approvals/{id}/approve"}:     h.operator(h.vote(store.VoteApprove), A, P),

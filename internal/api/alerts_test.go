@@ -1,0 +1,73 @@
+package api
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/fleetkey/fleetkey/internal/anomaly"
+	"github.com/fleetkey/fleetkey/internal/payments"
+	"github.com/fleetkey/fleetkey/internal/store"
+)
+
+// TestAlertRoutes: with the anomaly detector on the signing path, an agent that
+// pays the same request three times in a row is frozen; over HTTP an auditor
+// lists the alert, an operator acknowledges it, and the filters refuse bad input.
+func TestAlertRoutes(t *testing.T) {
+	e := newOpEnv(t)
+	ctx := context.Background()
+	det, err := anomaly.New(ctx, anomaly.Config{Store: e.Store, Audit: e.Audit, FlushEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close(ctx)
+	svc, err := payments.New(payments.Config{Store: e.Store, Keys: e.Vault, Registry: e.Registry, Audit: e.Audit, Detector: det})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(NewHandler(Config{Payments: svc, Operators: svc, Audit: e.Store, AuditKey: testAuditKey, Alerts: det}))
+	defer e.srv.Close()
+
+	a := e.agents[0]
+	for _, key := range []string{"r1", "r2"} {
+		if got := e.pay(a, payBody(t, key, "10000")); got.status != 200 {
+			t.Fatalf("payment %s: %d %s", key, got.status, got.body)
+		}
+	}
+	got := e.pay(a, payBody(t, "r3", "10000"))
+	if got.status != 403 || got.errorBody(t).Reason != anomaly.ReasonAgentFrozen {
+		t.Fatalf("third identical payment: %d %s", got.status, got.body)
+	}
+
+	var list alertsResponse
+	e.ok(200, "GET", "/v1/alerts", e.auditor, nil, &list)
+	if len(list.Alerts) != 1 || list.Alerts[0].Signal != string(anomaly.SignalRepeat) || list.Alerts[0].AgentID != a.Agent.ID ||
+		list.Alerts[0].Action != string(anomaly.FreezeAgent) || list.Alerts[0].Status != "open" {
+		t.Fatalf("alerts %+v", list.Alerts)
+	}
+	e.ok(200, "GET", "/v1/alerts?agent_id="+e.agents[1].Agent.ID, e.auditor, nil, &list)
+	if len(list.Alerts) != 0 {
+		t.Fatalf("the other agent's alerts: %+v", list.Alerts)
+	}
+	id := func() string {
+		e.ok(200, "GET", "/v1/alerts?status=all&limit=5", e.operator, nil, &list)
+		return list.Alerts[0].ID
+	}()
+	var acked alertResponse
+	e.ok(200, "POST", "/v1/alerts/"+id+"/ack", e.operator, nil, &acked)
+	if acked.Alert.Status != string(store.AlertAcked) || acked.Alert.AckedBy == "" || acked.Alert.AckedAt == nil {
+		t.Fatalf("acked %+v", acked.Alert)
+	}
+	e.ok(200, "GET", "/v1/alerts", e.auditor, nil, &list)
+	if len(list.Alerts) != 0 {
+		t.Fatalf("open alerts after the ack: %+v", list.Alerts)
+	}
+	e.ok(200, "GET", "/v1/alerts?status=acked", e.auditor, nil, &list)
+	if len(list.Alerts) != 1 {
+		t.Fatalf("acked alerts: %+v", list.Alerts)
+	}
+	for _, path := range []string{"/v1/alerts?status=maybe", "/v1/alerts?agent_id=a%20b", "/v1/alerts?limit=0", "/v1/alerts?since=1"} {
+		e.ok(400, "GET", path, e.auditor, nil, nil)
+	}
+	e.ok(404, "POST", "/v1/alerts/alr_missing/ack", e.operator, nil, nil)
+}
