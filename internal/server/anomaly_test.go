@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fleetkey/fleetkey/internal/anomaly"
 	"github.com/fleetkey/fleetkey/internal/payments"
@@ -44,6 +45,27 @@ func TestAnomalyDetectorOnSigningPath(t *testing.T) {
 	as, err := anomaly.Alerts(ctx, r.store, store.AlertFilter{})
 	if err != nil || len(as) != 1 || as[0].Signal != string(anomaly.SignalRepeat) {
 		t.Fatalf("alerts %+v, %v", as, err)
+	}
+	// The alert routes are served.
+	root, err := payments.BootstrapAdmin(ctx, r.store, r.audit, "root", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, r.URL()+"/v1/alerts", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+root.Token.Reveal())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var list struct {
+		Alerts []anomaly.AlertPayload `json:"alerts"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil || res.StatusCode != http.StatusOK || len(list.Alerts) != 1 {
+		t.Fatalf("GET /v1/alerts: %d %+v %v", res.StatusCode, list, err)
 	}
 }
 

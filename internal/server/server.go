@@ -67,8 +67,10 @@ type Server struct {
 	// lifecycleClose wipes its account keys.
 	lifecycle      api.LifecycleService
 	lifecycleClose func()
-	// anomalyClose saves the anomaly detector's state and stops its webhooks (nil: none).
+	// anomalyClose saves the anomaly detector's state and stops its webhooks (nil: none);
+	// alerts serves the alert routes (nil without a detector).
 	anomalyClose func(context.Context) error
+	alerts       api.AlertService
 
 	auditPath hd.Path
 	// checkpointed is the Seq of the last signed checkpoint.
@@ -149,7 +151,7 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 		}
 		s.anomalyClose = closeDet
 		if det != nil {
-			pcfg.Detector = det
+			pcfg.Detector, s.alerts = det, det
 		}
 	}
 	if s.svc, err = payments.New(pcfg); err != nil {
@@ -178,7 +180,7 @@ func New(ctx context.Context, cfg Config, opt Options) (_ *Server, err error) {
 	svc := s.metrics.Instrument(s.svc)
 	s.handler = api.NewHandler(api.Config{
 		Payments: svc, Operators: svc, Audit: s.store, AuditKey: auditKey.Address(),
-		Logger: s.log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Lifecycle: s.lifecycle,
+		Logger: s.log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Lifecycle: s.lifecycle, Alerts: s.alerts,
 		Extra: map[api.Route]http.Handler{
 			{Method: http.MethodGet, Path: "/readyz"}:  http.HandlerFunc(s.readyz),
 			{Method: http.MethodGet, Path: "/metrics"}: s.metrics.Handler(),
