@@ -117,3 +117,51 @@ func TestNewRefusesNoStore(t *testing.T) {
 		t.Fatal("New without a store succeeded")
 	}
 }
+
+// TestRecordRefusedCounted: a payment request refused before Pay is counted as failed with
+// reason bad_request under the agent's group, once it is recorded.
+func TestRecordRefusedCounted(t *testing.T) {
+	env := paymentstest.New(t, paymentstest.Options{FleetIndex: 4})
+	svc, err := payments.New(payments.Config{Store: env.Store, Keys: env.Vault, Registry: env.Registry, Audit: env.Audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := svc.ProvisionAgents(env.Ctx, payments.ProvisionRequest{FleetID: env.Fleet.ID, GroupID: env.Group.ID,
+		Agents: []payments.NewAgent{{ExternalID: "a", Name: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Store: env.Store, Assets: env.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	isvc := m.Instrument(svc)
+	if err := isvc.RecordRefused(env.Ctx, ps[0].Agent.ID, "k", `unknown field "x"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := isvc.RecordRefused(env.Ctx, "", "k", "x"); err == nil {
+		t.Fatal("no agent: accepted")
+	}
+	fams, err := m.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got float64
+	for _, f := range fams {
+		if f.GetName() != "fleetkey_payments_total" {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mt.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["outcome"] == OutcomeFailed && labels["reason"] == "bad_request" && labels["group"] == env.Group.ID {
+				got += mt.GetCounter().GetValue()
+			}
+		}
+	}
+	if got != 1 {
+		t.Errorf("failed/bad_request in group %s = %v, want 1", env.Group.ID, got)
+	}
+}

@@ -59,6 +59,17 @@ func (s *Service) Pay(ctx context.Context, agentID string, r payments.PayRequest
 	return res, err
 }
 
+// RecordRefused is payments.Service.RecordRefused (a payment request the HTTP API refused
+// before Pay), counted as a failed payment request with reason bad_request, as Pay counts a
+// malformed request it refuses itself.
+func (s *Service) RecordRefused(ctx context.Context, agentID, idempotencyKey, reason string) error {
+	err := s.Service.RecordRefused(ctx, agentID, idempotencyKey, reason)
+	if err == nil {
+		s.m.payments.WithLabelValues(OutcomeFailed, "bad_request", s.group(ctx, agentID), "").Inc()
+	}
+	return err
+}
+
 // Vote is payments.Service.Vote; a vote that completes the approvals signs the payment in the
 // same call, and that payment is counted as signed with reason "approved". The payment's state
 // is read before the vote, so a payment signed earlier is never counted again.
