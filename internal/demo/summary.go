@@ -12,8 +12,9 @@ import (
 )
 
 // SummaryLines is the number of lines Summary.Render writes, always the
-// same, so that a terminal can redraw the block in place.
-const SummaryLines = 4
+// same, so that a terminal can redraw the block in place: payments, denied,
+// one line per hostile kind, last.
+const SummaryLines = 7
 
 // maxReasons is how many reasons one line of Render names.
 const maxReasons = 4
@@ -33,6 +34,8 @@ type Summary struct {
 	pending  int
 	failed   map[string]int
 	hostile  map[Kind]*HostileStats
+	// refusals counts, per hostile kind, the reasons of its refusals.
+	refusals map[Kind]map[string]int
 	last     *Event
 }
 
@@ -59,12 +62,16 @@ type Stats struct {
 	// Failed counts the other outcomes by reason.
 	Failed  map[string]int
 	Hostile map[Kind]HostileStats
+	// Refusals counts, per hostile kind, why its requests were refused: the
+	// denial's reason code, or "rejected-by-server (REASON)" for a repeated
+	// 402.
+	Refusals map[Kind]map[string]int
 }
 
 // NewSummary returns an empty summary that renders amounts of a token with
 // the given decimals and symbol.
 func NewSummary(decimals uint8, symbol string) *Summary {
-	return &Summary{decimals: decimals, symbol: symbol, denied: map[string]int{}, rejected: map[string]int{}, failed: map[string]int{}, hostile: map[Kind]*HostileStats{}}
+	return &Summary{decimals: decimals, symbol: symbol, denied: map[string]int{}, rejected: map[string]int{}, failed: map[string]int{}, hostile: map[Kind]*HostileStats{}, refusals: map[Kind]map[string]int{}}
 }
 
 // Add counts one event.
@@ -103,6 +110,14 @@ func (s *Summary) Add(e Event) {
 			h.Paid++
 		case OutcomeDenied, OutcomeRejected:
 			h.Refused++
+			why := reason
+			if e.Outcome == OutcomeRejected {
+				why = string(OutcomeRejected) + " (" + reason + ")"
+			}
+			if s.refusals[e.Kind] == nil {
+				s.refusals[e.Kind] = map[string]int{}
+			}
+			s.refusals[e.Kind][why]++
 		}
 	}
 	ev := e
@@ -122,9 +137,13 @@ func (s *Summary) Stats() Stats {
 func (s *Summary) stats() Stats {
 	st := Stats{Requests: s.requests, Paid: s.paid, Amount: new(big.Int).Set(&s.amount),
 		Denied: maps.Clone(s.denied), Rejected: maps.Clone(s.rejected),
-		ApprovalsPending: s.pending, Failed: maps.Clone(s.failed), Hostile: map[Kind]HostileStats{}}
+		ApprovalsPending: s.pending, Failed: maps.Clone(s.failed), Hostile: map[Kind]HostileStats{},
+		Refusals: map[Kind]map[string]int{}}
 	for k, h := range s.hostile {
 		st.Hostile[k] = *h
+	}
+	for k, r := range s.refusals {
+		st.Refusals[k] = maps.Clone(r)
 	}
 	return st
 }
@@ -133,8 +152,14 @@ func (s *Summary) stats() Stats {
 //
 //	payments  128 requests · 97 paid, 1.234 TestUSD · 2 awaiting approval · 0 failed
 //	denied    19: rate_limited 9, pay_to_not_allowed 4, amount_above_per_payment_limit 3, +1 more
-//	hostile   overcharge 3/3 refused · foreign_payto 4/4 · wrong_domain 3/3 · repeat_402 2/2
+//	hostile   overcharge    3/3 refused: amount_above_per_payment_limit 3
+//	          foreign_payto 4/4 refused: pay_to_not_allowed 4
+//	          wrong_domain  3/3 refused: domain_mismatch 3
+//	          repeat_402    2/2 refused: rejected-by-server (Payment required) 2
 //	last      scout GET /weather: paid 0.001 TestUSD
+//
+// A hostile request that got paid, which a careful signer never allows, ends
+// its kind's line with "PAID n".
 func (s *Summary) Render(w io.Writer) error {
 	s.mu.Lock()
 	st := s.stats()
@@ -149,23 +174,21 @@ func (s *Summary) Render(w io.Writer) error {
 	fmt.Fprintf(&b, "payments  %d requests · %d paid, %s %s · %d awaiting approval · %d failed\n",
 		st.Requests, st.Paid, FormatAmount(st.Amount, s.decimals), s.symbol, st.ApprovalsPending, total(st.Failed))
 	fmt.Fprintf(&b, "denied    %s\n", reasons(st.Denied))
-	b.WriteString("hostile  ")
-	var paidHostile []string
 	for i, k := range Kinds()[1:] {
 		h := st.Hostile[k]
-		sep := " · "
-		if i == 0 {
-			sep = " "
+		label := "hostile"
+		if i > 0 {
+			label = ""
 		}
-		fmt.Fprintf(&b, "%s%s %d/%d refused", sep, k, h.Refused, h.Requests)
+		fmt.Fprintf(&b, "%-9s %-13s %d/%d refused", label, k, h.Refused, h.Requests)
+		if h.Refused > 0 {
+			fmt.Fprintf(&b, ": %s", counts(st.Refusals[k], 3))
+		}
 		if h.Paid > 0 {
-			paidHostile = append(paidHostile, fmt.Sprintf("%s %d", k, h.Paid))
+			fmt.Fprintf(&b, " · PAID %d", h.Paid)
 		}
+		b.WriteString("\n")
 	}
-	if len(paidHostile) > 0 {
-		fmt.Fprintf(&b, " · PAID: %s", strings.Join(paidHostile, ", "))
-	}
-	b.WriteString("\n")
 	if last == nil {
 		b.WriteString("last      -\n")
 	} else {
@@ -196,21 +219,26 @@ func reasons(m map[string]int) string {
 	if total == 0 {
 		return "0"
 	}
+	return fmt.Sprintf("%d: %s", total, counts(m, maxReasons))
+}
+
+// counts renders at most n counts by reason, largest first.
+func counts(m map[string]int, n int) string {
 	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
 		if c := cmp.Compare(m[b], m[a]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
 	})
-	parts := make([]string, 0, maxReasons+1)
+	parts := make([]string, 0, n+1)
 	for i, k := range keys {
-		if i == maxReasons {
-			parts = append(parts, fmt.Sprintf("+%d more", len(keys)-maxReasons))
+		if i == n {
+			parts = append(parts, fmt.Sprintf("+%d more", len(keys)-n))
 			break
 		}
 		parts = append(parts, fmt.Sprintf("%s %d", oneLine(k, 60), m[k]))
 	}
-	return fmt.Sprintf("%d: %s", total, strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
 }
 
 // oneLine keeps a reason on one line of bounded length.

@@ -27,7 +27,10 @@ func TestSummaryAggregates(t *testing.T) {
 	}
 	if want := "payments  0 requests · 0 paid, 0 TestUSD · 0 awaiting approval · 0 failed\n" +
 		"denied    0\n" +
-		"hostile   overcharge 0/0 refused · foreign_payto 0/0 refused · wrong_domain 0/0 refused · repeat_402 0/0 refused\n" +
+		"hostile   overcharge    0/0 refused\n" +
+		"          foreign_payto 0/0 refused\n" +
+		"          wrong_domain  0/0 refused\n" +
+		"          repeat_402    0/0 refused\n" +
 		"last      -\n"; buf.String() != want {
 		t.Errorf("empty summary:\n%s\nwant:\n%s", buf.String(), want)
 	}
@@ -76,10 +79,23 @@ func TestSummaryAggregates(t *testing.T) {
 			t.Errorf("hostile %s: %+v, want %+v", k, st.Hostile[k], w)
 		}
 	}
+	wantRefusals := map[Kind]map[string]int{
+		KindOvercharge: {"amount_above_per_payment_limit": 1}, KindForeignPayTo: {"pay_to_not_allowed": 1},
+		KindWrongDomain: {"domain_mismatch": 1}, KindRepeat402: {"rejected-by-server (Payment required)": 1},
+	}
+	if len(st.Refusals) != len(wantRefusals) {
+		t.Errorf("refusals %v", st.Refusals)
+	}
+	for k, w := range wantRefusals {
+		if !mapsEqual(st.Refusals[k], w) {
+			t.Errorf("refusals of %s: %v, want %v", k, st.Refusals[k], w)
+		}
+	}
 	// Stats is a copy.
 	st.Denied["rate_limited"] = 100
 	st.Amount.SetInt64(0)
-	if s.Stats().Denied["rate_limited"] != 2 || s.Stats().Amount.Int64() != 13000 {
+	st.Refusals[KindOvercharge]["x"] = 1
+	if s.Stats().Denied["rate_limited"] != 2 || s.Stats().Amount.Int64() != 13000 || len(s.Stats().Refusals[KindOvercharge]) != 1 {
 		t.Error("Stats shares state with the summary")
 	}
 
@@ -89,7 +105,10 @@ func TestSummaryAggregates(t *testing.T) {
 	}
 	want := "payments  13 requests · 4 paid, 0.013 TestUSD · 1 awaiting approval · 1 failed\n" +
 		"denied    6: rate_limited 2, amount_above_per_payment_limit 1, domain_mismatch 1, pay_to_not_allowed 1, +1 more\n" +
-		"hostile   overcharge 1/1 refused · foreign_payto 1/2 refused · wrong_domain 1/1 refused · repeat_402 1/1 refused · PAID: foreign_payto 1\n" +
+		"hostile   overcharge    1/1 refused: amount_above_per_payment_limit 1\n" +
+		"          foreign_payto 1/2 refused: pay_to_not_allowed 1 · PAID 1\n" +
+		"          wrong_domain  1/1 refused: domain_mismatch 1\n" +
+		"          repeat_402    1/1 refused: rejected-by-server (Payment required) 1\n" +
 		"last      librarian GET /weather: paid 0.001 TestUSD\n"
 	if buf.String() != want {
 		t.Errorf("render:\n%s\nwant:\n%s", buf.String(), want)
