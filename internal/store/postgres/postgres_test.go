@@ -62,6 +62,7 @@ func openTemp(t testing.TB) *Store {
 func TestConformance(t *testing.T) {
 	testURL(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+	storetest.RunJobs(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {

@@ -1,3 +1,4 @@
+-- PostgreSQL twin of the SQLite migration of the same number (INTEGER as BIGINT, BLOB as BYTEA).
 -- A payment that waits for approval is signed later, by whoever casts the last vote:
 -- the authorization keeps the 402 demand as the agent received it, its x402 version and
 -- the index of the chosen requirement, so that the requirement can be checked against
