@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/fleetkey/fleetkey/internal/anomaly"
 	"github.com/fleetkey/fleetkey/internal/payments"
@@ -70,4 +71,40 @@ func TestAlertRoutes(t *testing.T) {
 		e.ok(400, "GET", path, e.auditor, nil, nil)
 	}
 	e.ok(404, "POST", "/v1/alerts/alr_missing/ack", e.operator, nil, nil)
+}
+
+// TestSecondRuntimeOverHTTP: the API names the runtime of a payment request by its
+// client address and User-Agent; the agent's token used by a second runtime while
+// the first is active is held for approval.
+func TestSecondRuntimeOverHTTP(t *testing.T) {
+	e := newOpEnv(t)
+	ctx := context.Background()
+	det, err := anomaly.New(ctx, anomaly.Config{Store: e.Store, Audit: e.Audit, FlushEvery: -1,
+		Approvers: []string{"root"}, Quorum: 1, ApprovalExpiresAfter: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close(ctx)
+	svc, err := payments.New(payments.Config{Store: e.Store, Keys: e.Vault, Registry: e.Registry, Audit: e.Audit, Detector: det})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(NewHandler(Config{Payments: svc, Operators: svc, Audit: e.Store, AuditKey: testAuditKey, Alerts: det}))
+	defer e.srv.Close()
+
+	a := e.agents[0]
+	if got := e.pay(a, payBody(t, "u1", "10000"), "User-Agent", "agent-runtime/1"); got.status != 200 {
+		t.Fatalf("first runtime: %d %s", got.status, got.body)
+	}
+	if got := e.pay(a, payBody(t, "u2", "11000"), "User-Agent", "agent-runtime/1"); got.status != 200 {
+		t.Fatalf("first runtime again: %d %s", got.status, got.body)
+	}
+	if got := e.pay(a, payBody(t, "u3", "12000"), "User-Agent", "curl/8"); got.status != 202 {
+		t.Fatalf("second runtime: %d %s, want 202 held for approval", got.status, got.body)
+	}
+	var list alertsResponse
+	e.ok(200, "GET", "/v1/alerts", e.auditor, nil, &list)
+	if len(list.Alerts) != 1 || list.Alerts[0].Signal != string(anomaly.SignalSecondRuntime) || list.Alerts[0].Severity != "high" {
+		t.Fatalf("alerts %+v", list.Alerts)
+	}
 }

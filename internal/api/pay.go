@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetkey/fleetkey/internal/anomaly"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/store"
 )
@@ -63,8 +64,9 @@ func (h *handler) pay(w http.ResponseWriter, r *http.Request, id payments.AgentI
 		}
 		return 0, nil, apiErr
 	}
-	// The agent is the credential's, never the request's.
-	res, err := h.svc.Pay(r.Context(), id.AgentID, req)
+	// The agent is the credential's, never the request's; the runtime is for the
+	// anomaly detector (docs/anomaly.md).
+	res, err := h.svc.Pay(anomaly.WithRuntime(r.Context(), runtimeOf(r)), id.AgentID, req)
 	if err != nil {
 		return 0, nil, payError(err)
 	}
