@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,19 @@ func TestTrafficAndAutoApprover(t *testing.T) {
 	m := e.Manifest()
 	if !m.Traffic {
 		t.Error("manifest says no traffic")
+	}
+	// The terminal says where everything is (issue #5: API, dashboard, RPC, facilitator and
+	// demo API URLs), once Run has written the manifest.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "simulated traffic"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no addresses on the terminal:\n%s", out)
+		}
+	}
+	for _, want := range []string{"DEVELOPMENT ONLY", "api          " + m.APIURL, "dashboard    none yet", "rpc          " + m.RPCURL,
+		"facilitator  " + m.FacilitatorURL, "demo api     " + m.DemoAPIURL, "manifest     "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("terminal lacks %q:\n%s", want, out)
+		}
 	}
 
 	// The research report (0.25) is above the research group's approval threshold: scout's
