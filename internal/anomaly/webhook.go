@@ -111,8 +111,9 @@ type Webhook struct {
 	q     chan store.Alert
 	stop  chan struct{}
 	wg    sync.WaitGroup
-	mu    sync.Mutex
-	stats WebhookStats
+	mu     sync.Mutex
+	stats  WebhookStats
+	closed bool
 }
 
 // WebhookStats counts deliveries.
@@ -161,13 +162,18 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 }
 
 // Notify queues an alert for delivery without blocking.
+// After Close it drops the alert (counted in Dropped).
 func (w *Webhook) Notify(a store.Alert) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.stats.Dropped++
+		return
+	}
 	select {
 	case w.q <- a:
 	default:
-		w.mu.Lock()
 		w.stats.Dropped++
-		w.mu.Unlock()
 	}
 }
 
@@ -181,7 +187,14 @@ func (w *Webhook) Stats() WebhookStats {
 // Close delivers what is queued (giving up on retries once ctx is done) and
 // stops the sender.
 func (w *Webhook) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
 	close(w.q)
+	w.mu.Unlock()
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {

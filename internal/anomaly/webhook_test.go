@@ -96,6 +96,14 @@ func TestWebhookGivesUp(t *testing.T) {
 	if st := w.Stats(); st.Failed != 1 || st.Attempts != 3 {
 		t.Errorf("stats %+v, want one failed delivery after 3 attempts", st)
 	}
+	// After Close an alert is dropped, not sent on a closed queue; Close again is a no-op.
+	w.Notify(store.Alert{ID: "alr_3"})
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Dropped != 1 {
+		t.Errorf("stats %+v, want one dropped", st)
+	}
 }
 
 func TestVerifyWebhookRefuses(t *testing.T) {
