@@ -107,10 +107,10 @@ func PayloadOf(a store.Alert) AlertPayload {
 // Webhook delivers alerts to one URL in the background, retrying with
 // exponential backoff. It implements Notifier.
 type Webhook struct {
-	cfg   WebhookConfig
-	q     chan store.Alert
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	cfg    WebhookConfig
+	q      chan store.Alert
+	stop   chan struct{}
+	wg     sync.WaitGroup
 	mu     sync.Mutex
 	stats  WebhookStats
 	closed bool
