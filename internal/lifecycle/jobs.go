@@ -162,6 +162,10 @@ func (m *Manager) runJob(ctx context.Context, job store.Job, actor string, steps
 	if len(job.Steps) != len(steps) {
 		return nil, fmt.Errorf("lifecycle: job %s has %d steps, %s jobs have %d", job.ID, len(job.Steps), job.Kind, len(steps))
 	}
+	if _, busy := m.running.LoadOrStore(job.AgentID, struct{}{}); busy {
+		return nil, fmt.Errorf("%w: job %s is running now in this process", ErrBusy, job.ID)
+	}
+	defer m.running.Delete(job.AgentID)
 	js := &jobState{m: m, job: job, actor: actor}
 	for i, st := range steps {
 		if job.Steps[i].Name != st.name {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -83,6 +84,10 @@ type Manager struct {
 	now    func() time.Time
 	token  *abi.ABI
 	assets []signer.Asset // registered on cfg.ChainID
+
+	// running holds the agents whose job runs in this process, so that two calls
+	// never run one job's steps at once.
+	running sync.Map // agent id → struct{}
 
 	// failAfter, set by tests, makes a job fail right after the named step is
 	// recorded done, as a crash there would.

@@ -301,3 +301,34 @@ func TestRevokeResumesAfterSubmittedTx(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokeConcurrentCallsRunOnce: two revocations of one agent at once run its job
+// once; the other call is refused with ErrBusy or finds it done.
+func TestRevokeConcurrentCallsRunOnce(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("twice")[0]
+	e.fund(common.HexToAddress(ag.Key.Address), 1000)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := e.m.Revoke(e.ctx, RevokeRequest{AgentID: ag.Agent.ID, Actor: operator})
+			errs <- err
+		}()
+	}
+	var ok int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrBusy), errors.Is(err, ErrAlreadyRevoked):
+		default:
+			t.Errorf("revoke: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d calls ran the job", ok)
+	}
+	if got := e.balance(e.treasury); got.Int64() != 1000 {
+		t.Errorf("treasury holds %v", got)
+	}
+}
