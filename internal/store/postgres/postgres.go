@@ -52,13 +52,15 @@
 // # Failure
 //
 // When the database cannot be reached every transaction fails (the pool dials
-// again on the next one): nothing is signed without its reservation and audit
-// record committed, and the Store recovers by itself when the database is back.
+// again on the next one): a caller that hands out a signature only after its
+// reservation and audit record committed (as the payments service does) hands out
+// none, and the Store recovers by itself when the database is back.
 //
 // # Migrations
 //
 // migrations/NNNN_name.sql mirror the SQLite migrations of the same numbers
-// (INTEGER as BIGINT, BLOB as BYTEA) and add the two rows above. Open applies the
+// (INTEGER as BIGINT, BLOB as BYTEA); 0001 adds the audit_head_lock and
+// state_version rows. Open applies the
 // pending ones in one transaction under an advisory lock, so replicas starting
 // together migrate once; a database migrated by a newer fleetkey is refused with
 // store.ErrSchemaTooNew.
