@@ -103,3 +103,35 @@ func TestDueForRotation(t *testing.T) {
 		t.Fatalf("by age: %v %s", err, mustJSON(due))
 	}
 }
+
+// TestRotateResumesAfterCrash: a rotation stopped after its key step (the new key active,
+// the old draining) is resumed: the old key's payment is cancelled and its balance swept
+// once; the key is not created twice.
+func TestRotateResumesAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("rot-crash")[0]
+	oldAddr := common.HexToAddress(ag.Key.Address)
+	e.fund(oldAddr, 70_000)
+	e.pay(ag.Agent.ID, "p", merchant, "1000")
+	e.m.failAfter = StepRotateKey
+	if _, err := e.m.Rotate(e.ctx, RotateRequest{AgentID: ag.Agent.ID, Actor: operator}); err != errInjected {
+		t.Fatalf("first run: %v", err)
+	}
+	e.m.failAfter = ""
+	// Meanwhile the agent pays with its new key.
+	e.pay(ag.Agent.ID, "q", merchant, "1000")
+	rep, err := e.m.Rotate(e.ctx, RotateRequest{AgentID: ag.Agent.ID, Actor: operator})
+	if err != nil || !rep.Resumed || rep.Status != store.JobDone {
+		t.Fatalf("resume: %v %s", err, mustJSON(rep))
+	}
+	keys := e.keys(ag.Agent.ID)
+	if len(keys) != 2 {
+		t.Fatalf("%d keys", len(keys))
+	}
+	if n := countAction(rep, StepAuthorizations, "cancel_authorization"); n != 1 {
+		t.Errorf("%d cancellations (only the old key's payment)", n)
+	}
+	if b := e.balance(common.HexToAddress(keys[1].Address)); b.Int64() != 70_000 {
+		t.Errorf("new address holds %v", b)
+	}
+}
