@@ -19,6 +19,7 @@ const (
 	maxSpreadAgents  = 32
 	maxRushAgents    = 256
 	maxDecay         = 0.999 // per learned payment: a decayed maximum forgets slowly
+	hourDecay        = 0.999 // per learned payment: the hour histogram follows a changed schedule
 	minBaseBuckets   = 5
 )
 
@@ -33,7 +34,7 @@ type agentState struct {
 	Max     float64           `json:"max"`    // decayed maximum amount, micro-units
 	Payees  map[string]uint32 `json:"payees"`
 	Origins map[string]uint32 `json:"origins"`
-	Hours   [24]float64       `json:"hours"` // UTC hour-of-day histogram
+	Hours   [24]float64       `json:"hours"` // UTC hour-of-day histogram, decayed
 	Rate    bucketed          `json:"rate"`  // requests per ten minutes
 	Spend   bucketed          `json:"spend"` // micro-units per hour
 	// Attempts, Denials, Replays and Near are the times of the last requests,
@@ -302,6 +303,9 @@ func (d *Detector) learn(a *agentState, f *fleetState, o payments.Observation, r
 	a.Payees[o.PayTo]++
 	if o.Origin != "" {
 		a.Origins[o.Origin]++
+	}
+	for i := range a.Hours {
+		a.Hours[i] *= hourDecay
 	}
 	a.Hours[at.UTC().Hour()]++
 	a.Spend.add(bucketOf(at, spendBucket), float64(o.AmountMicro), t.Alpha)
