@@ -30,6 +30,7 @@ func TestClientE2E(t *testing.T) {
 			"filevar":  cmdFileVar,
 			"sqlexec":  cmdSQLExec,
 			"paidapi":  cmdPaidAPI,
+			"httpget":  cmdHTTPGet,
 		},
 	})
 }

@@ -24,7 +24,8 @@ create  issues an operator credential; its token is written to a new file (mode 
         (fleets, groups, agents, policies), approver (votes on approvals; its --name must be
         one a policy lists as approver), auditor (reads, audit log).
 list    lists operator credentials (never a token or its hash).
-revoke  revokes a credential at once.
+revoke  revokes a credential at once: an operator's (ids from "credential list") or an
+        agent's (ids from "agent show ID").
 
 Every command takes --api URL and --token-file FILE (an admin token).`
 
@@ -132,7 +133,7 @@ func runCredentialList(env *cliEnv, args []string) error {
 }
 
 func runCredentialRevoke(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "credential revoke", "ID", "Revoke a credential.")
+	fs := newFlagSet(env, "credential revoke", "ID", "Revoke an operator or agent credential at once (ids from \"credential list\" or \"agent show\").")
 	cf := addClientFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseArgs(env, fs, args)
