@@ -244,7 +244,7 @@ func apiError(err error, api string) error {
 	case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne) && ne.Op == "dial":
 		return fmt.Errorf("%w\nhint: is \"fleetkey serve\" running at %s? (--api or $%s)", err, api, envAPI)
 	case errors.Is(err, sdk.ErrUnauthenticated):
-		return fmt.Errorf("%w\nhint: the token was refused; operator commands need an operator token (fko_…), pay needs an agent token (fka_…)", err)
+		return fmt.Errorf("%w\nhint: the token was refused (unknown, revoked or expired, or its agent is frozen or revoked); operator commands need an operator token (fko_…), pay needs an agent token (fka_…)", err)
 	case errors.Is(err, sdk.ErrForbidden):
 		return fmt.Errorf("%w\nhint: the token's role may not do this; see \"fleetkey credential\" for roles", err)
 	}
