@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fleetkey/fleetkey/internal/anomaly"
+	"github.com/fleetkey/fleetkey/internal/api"
 	"github.com/fleetkey/fleetkey/internal/datadir"
 	"github.com/fleetkey/fleetkey/internal/signer"
 	"github.com/fleetkey/fleetkey/internal/store/postgres"
@@ -24,13 +25,15 @@ import (
 // Defaults of the settings that have one. Every setting has a default that works on one
 // machine; only how to unseal must be given.
 const (
-	DefaultListen             = "127.0.0.1:8402"
-	DefaultDataDir            = "./fleetkey-data"
-	DefaultReadHeaderTimeout  = 10 * time.Second
-	DefaultReadTimeout        = 30 * time.Second
-	DefaultWriteTimeout       = 90 * time.Second
-	DefaultIdleTimeout        = 120 * time.Second
-	DefaultMaxBodyBytes       = 64 << 10
+	DefaultListen            = "127.0.0.1:8402"
+	DefaultDataDir           = "./fleetkey-data"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 90 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	// DefaultMaxBodyBytes is the API's own default, which leaves room for the largest 402
+	// demand the parser accepts (x402.MaxHeaderSize) inside a payment request.
+	DefaultMaxBodyBytes       = api.DefaultMaxBodyBytes
 	DefaultCheckpointInterval = time.Minute
 	DefaultShutdownGrace      = 15 * time.Second
 	DefaultReconcileInterval  = 5 * time.Second

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetkey/fleetkey/internal/payments"
+	"github.com/fleetkey/fleetkey/internal/signer"
 )
 
 // TestConfigDefaults checks that the defaults, with only the unseal method chosen, are a valid
@@ -230,5 +234,25 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDefaultBodyLimitFitsLargestDemand: with the default body limit, a payment request that
+// carries the largest demand the parser accepts (a v2 header of signer.MaxDemandSize bytes),
+// the longest resource URL and idempotency key is not refused as too large (413).
+func TestDefaultBodyLimitFitsLargestDemand(t *testing.T) {
+	body, err := json.Marshal(map[string]any{
+		"x402_version":     2,
+		"payment_required": strings.Repeat("A", signer.MaxDemandSize),
+		"resource_url":     "https://" + strings.Repeat("a", payments.MaxResourceURLLen-len("https://")),
+		"method":           "GET",
+		"preferred":        0,
+		"idempotency_key":  strings.Repeat("k", payments.MaxIdempotencyKeyLen),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit := Default().HTTP.MaxBodyBytes; int64(len(body)) > limit {
+		t.Errorf("the largest payment request is %d bytes, over the default body limit of %d", len(body), limit)
 	}
 }
