@@ -1,7 +1,8 @@
 package main
 
 // This file holds the operator lifecycle commands (deps, agent rotate, agent revoke, orphans).
-// They run in-process against the data directory (database, sealed root) and the chain, not
+// They run in-process against the data directory (sealed root), the database (SQLite or
+// PostgreSQL, as the daemon's configuration says) and the chain, not
 // through the daemon's API: they need custody to sign cancellations and sweeps, which only the
 // daemon or this process may hold. (The daemon serves deps, revoke and rotate over its API too;
 // orphans, group and predicate revocation are CLI-only.) Like audit_offline.go, it is left out
@@ -22,6 +23,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/lifecycle"
 	"github.com/fleetkey/fleetkey/internal/server"
 	"github.com/fleetkey/fleetkey/internal/signer"
+	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/internal/store/postgres"
 	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 	"github.com/fleetkey/fleetkey/x402/facilitator"
@@ -75,7 +77,6 @@ func (lf *lifecycleFlags) register(fs *flag.FlagSet, relayer, sponsor bool) {
 // lifecycleEnv is an open data directory and chain.
 type lifecycleEnv struct {
 	m     *lifecycle.Manager
-	st    *sqlite.Store
 	close func()
 }
 
@@ -117,10 +118,14 @@ func openLifecycle(ctx context.Context, lf *lifecycleFlags, needRelayer, needSpo
 		return nil, fmt.Errorf("unseal %s: %w", cfg.DataDir, err)
 	}
 	closers = append(closers, func() { vault.Close() })
+	var st store.Store
 	if postgres.IsURL(cfg.DB) {
-		return nil, errors.New("the lifecycle commands run on the SQLite store; with PostgreSQL use the daemon's API (POST /v1/agents/{id}/revoke, /rotate)")
+		p := cfg.DBPool
+		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{MaxConns: 4, MinConns: 0, MaxConnLifetime: p.MaxConnLifetime,
+			MaxConnIdleTime: p.MaxConnIdleTime, ConnectTimeout: p.ConnectTimeout})
+	} else {
+		st, err = sqlite.Open(ctx, cfg.DB, sqlite.Options{})
 	}
-	st, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +176,7 @@ func openLifecycle(ctx context.Context, lf *lifecycleFlags, needRelayer, needSpo
 		return nil, err
 	}
 	ok = true
-	return &lifecycleEnv{m: m, st: st, close: cleanup}, nil
+	return &lifecycleEnv{m: m, close: cleanup}, nil
 }
 
 func lifecycleContext() (context.Context, context.CancelFunc) {

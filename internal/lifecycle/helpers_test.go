@@ -32,10 +32,11 @@ import (
 // on one SQLite store, a treasury, a relayer (dev account 9) and a gas sponsor
 // (dev account 8).
 type env struct {
-	t        testing.TB
-	ctx      context.Context
-	st       *sqlite.Store
-	dbPath   string
+	t   testing.TB
+	ctx context.Context
+	st  store.Store
+	// replica opens a second store on the same database, as another replica would.
+	replica  func() store.Store
 	vault    *custody.Vault
 	log      *audit.Log
 	fleet    store.Fleet
@@ -70,6 +71,22 @@ func devSender(t testing.TB, d *devnet.Devnet, i int) *chain.Sender {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	dbPath := filepath.Join(t.TempDir(), "fleetkey.db")
+	open := func() store.Store {
+		st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{SynchronousNormal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	return newEnvOn(t, open)
+}
+
+// newEnvOn builds the environment on the stores open returns (each call one more
+// replica of the same database).
+func newEnvOn(t testing.TB, open func() store.Store) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	d, err := devnet.Start(ctx, devnet.Config{Listen: "127.0.0.1:0"})
@@ -77,12 +94,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	dbPath := filepath.Join(t.TempDir(), "fleetkey.db")
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{SynchronousNormal: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := open()
 	entropy := make([]byte, 32)
 	rand.Read(entropy)
 	words, err := hd.EntropyToMnemonic(entropy)
@@ -121,7 +133,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, st: st, dbPath: dbPath, vault: vault, log: alog, d: d, svc: svc, m: m, usd: usd, asset: asset,
+	e := &env{t: t, ctx: ctx, st: st, replica: open, vault: vault, log: alog, d: d, svc: svc, m: m, usd: usd, asset: asset,
 		treasury: common.HexToAddress("0x00000000000000000000000000000000007ea5e1")}
 	if err := st.Tx(ctx, func(tx store.Tx) error {
 		var err error

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/store"
-	"github.com/fleetkey/fleetkey/internal/store/sqlite"
 )
 
 var (
@@ -25,8 +24,10 @@ var (
 // allowance zero and the funds in the treasury; its payments are refused by this
 // service and by a second one on the same database; a second revoke changes
 // nothing.
-func TestRevokeOnDevnet(t *testing.T) {
-	e := newEnv(t)
+func TestRevokeOnDevnet(t *testing.T) { checkRevoke(t, newEnv(t)) }
+
+// checkRevoke is TestRevokeOnDevnet on any store (see TestRevokeOnPostgres).
+func checkRevoke(t *testing.T, e *env) {
 	ag := e.provision("victim")[0]
 	addr := common.HexToAddress(ag.Key.Address)
 	e.fund(addr, 2_000_000)
@@ -96,12 +97,7 @@ func TestRevokeOnDevnet(t *testing.T) {
 	if _, err := e.tryPay(ag.Agent.ID, "p3", merchant, "1000"); err == nil {
 		t.Error("payment after revoke was signed")
 	}
-	replica, err := sqlite.Open(e.ctx, e.dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer replica.Close()
-	svc2, err := payments.New(payments.Config{Store: replica, Keys: e.vault, Registry: e.m.cfg.Registry, Audit: e.log})
+	svc2, err := payments.New(payments.Config{Store: e.replica(), Keys: e.vault, Registry: e.m.cfg.Registry, Audit: e.log})
 	if err != nil {
 		t.Fatal(err)
 	}
