@@ -71,9 +71,11 @@ const (
 	checkpointTag = "fleetkey/audit/checkpoint/v1"
 )
 
-// Actions recorded by fleetkey. The list is open: any lower-case dotted name is valid.
+// Actions recorded by fleetkey. The list is open: any lower-case dotted name is valid, and
+// packages name their own (payments: credential.created, fleet.created, payment.replayed, …).
+// A payment request is recorded once, by its outcome (payment.signed, payment.denied,
+// payment.failed, approval.created or payment.replayed), never by a separate request record.
 const (
-	ActionPaymentRequested = "payment.requested"
 	ActionPaymentDenied    = "payment.denied"
 	ActionPaymentSigned    = "payment.signed"
 	ActionPaymentSettled   = "payment.settled"
@@ -83,7 +85,6 @@ const (
 	ActionAgentStatus      = "agent.status"
 	ActionKeyCreated       = "key.created"
 	ActionKeyStatus        = "key.status"
-	ActionCredentialIssued = "credential.issued"
 	ActionCredentialRevoke = "credential.revoked"
 	ActionPolicyApplied    = "policy.applied"
 	ActionApprovalCreated  = "approval.created"
