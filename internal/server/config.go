@@ -71,7 +71,7 @@ type Config struct {
 	// routes run when rpc_url is set (docs/lifecycle.md).
 	Lifecycle LifecycleConfig `yaml:"lifecycle"`
 	// Anomaly, when the section is present, runs the anomaly detector on the signing path
-	// (docs/anomaly.md); absent, there is none. It needs the SQLite store.
+	// (docs/anomaly.md); absent, there is none.
 	Anomaly *anomaly.Settings `yaml:"anomaly"`
 	// ShutdownGrace is how long in-flight requests may run after SIGINT/SIGTERM.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
