@@ -21,6 +21,7 @@ const (
 	CodeStateConflict       = "state_conflict"
 	CodeBodyTooLarge        = "body_too_large"
 	CodeInternal            = "internal_error"
+	CodeUnavailable         = "unavailable"
 )
 
 // Sentinel errors an *APIError matches with errors.Is. A code the SDK does not know yet
@@ -47,6 +48,9 @@ var (
 	ErrIdempotencyKeyReused = errors.New("sdk: idempotency key reused")
 	// ErrServer: the API failed (5xx); its message is deliberately generic.
 	ErrServer = errors.New("sdk: server error")
+	// ErrUnavailable: fleetkey's database cannot be reached (503 unavailable); nothing
+	// was signed or changed, and the request may be retried. It also matches ErrServer.
+	ErrUnavailable = errors.New("sdk: fleetkey unavailable")
 )
 
 // APIError is a failed answer of the API. Status is the HTTP status; Code, Message and, for a
@@ -98,6 +102,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == CodeIdempotencyMismatch
 	case ErrServer:
 		return e.Status >= 500
+	case ErrUnavailable:
+		return e.Code == CodeUnavailable
 	}
 	return false
 }

@@ -2,9 +2,12 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/fleetkey/fleetkey/internal/store"
 )
 
 // Error codes sent in the "code" field of an error answer. They are stable: clients
@@ -21,6 +24,7 @@ const (
 	CodeConflict            = "conflict"
 	CodeBodyTooLarge        = "body_too_large"
 	CodeInternal            = "internal_error"
+	CodeUnavailable         = "unavailable"
 )
 
 // Error is every failed answer of the API: Status and Code and Message are sent,
@@ -61,6 +65,12 @@ type errorDetail struct {
 
 // internalError hides cause behind a generic message.
 func internalError(cause error) *Error {
+	if errors.Is(cause, store.ErrUnavailable) {
+		// Fail closed, and say why: nothing is signed while the database that
+		// holds the budgets and the audit chain cannot be reached.
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the database is unavailable: nothing is signed until it is back; retry later", Cause: cause}
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", Cause: cause}
 }
 

@@ -156,8 +156,8 @@ func TestDatabaseOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status != http.StatusInternalServerError || strings.Contains(string(b), "payment-signature") {
-			t.Fatalf("replica %d during the outage: %d %s", i, status, b)
+		if status != http.StatusServiceUnavailable || !strings.Contains(string(b), `"code":"unavailable"`) || strings.Contains(string(b), "payment-signature") {
+			t.Fatalf("replica %d during the outage: %d %s\n%s", i, status, b, r.log.String())
 		}
 		if !strings.Contains(r.log.String(), "postgres: ") {
 			t.Errorf("replica %d logged no database error:\n%s", i, r.log.String())

@@ -27,6 +27,11 @@ var (
 	// ErrSchemaTooNew: the database was migrated by a newer fleetkey; refusing to
 	// touch it.
 	ErrSchemaTooNew = errors.New("store: database schema is newer than this program")
+	// ErrUnavailable: the database cannot be reached (connection refused, lost or
+	// timed out). Nothing was written; the caller may retry later. Backends wrap
+	// the driver's error with it so that the API can say so (503) instead of
+	// reporting an internal error.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Constraint names reported by ConflictError. Backends map their own unique-violation

@@ -70,11 +70,14 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
+	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -249,7 +252,7 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) error {
 			s.version.Add(1)
 		}
 		if err == nil || attempt >= s.opt.MaxRetries || !retryable(err) || ctx.Err() != nil {
-			return err
+			return unavailable(err)
 		}
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return err
@@ -292,7 +295,35 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // ReadTx runs fn in a READ ONLY, REPEATABLE READ transaction: one snapshot.
 func (s *Store) ReadTx(ctx context.Context, fn func(store.ReadTx) error) error {
-	return s.run(ctx, true, func(t *tx) error { return fn(t) })
+	return unavailable(s.run(ctx, true, func(t *tx) error { return fn(t) }))
+}
+
+// unavailable marks an error that says the database cannot be reached with
+// store.ErrUnavailable: a refused, lost or timed-out connection, or a server
+// shutting down. Errors of the caller's own making pass unchanged.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) || !connectionError(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+func connectionError(err error) bool {
+	var (
+		ce *pgconn.ConnectError
+		pe *pgconn.PgError
+		ne net.Error
+	)
+	switch {
+	case errors.As(err, &pe):
+		// Class 08: connection exception; 57P01-57P03: the server is shutting
+		// down or starting.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	case errors.As(err, &ce), errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne), pgconn.Timeout(err):
+		return true
+	}
+	return false
 }
 
 func (s *Store) run(ctx context.Context, readOnly bool, fn func(*tx) error) (err error) {
