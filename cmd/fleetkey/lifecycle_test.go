@@ -232,4 +232,19 @@ assets:
 	if code != 0 || !strings.Contains(out, "no orphaned wallet") {
 		t.Errorf("orphans list: %d %s", code, out)
 	}
+
+	// Rotation of another agent, then the orphan sweep retires the drained generation and
+	// the revoked key (neither holds a token).
+	ps, err = svc.ProvisionAgents(ctx, payments.ProvisionRequest{FleetID: fleet.ID, Agents: []payments.NewAgent{{ExternalID: "crawler-2", Name: "crawler 2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCLI("agent", "rotate", ps[0].Agent.ID, "--config", cfgPath, "--relayer-key-file", relayer)
+	if code != 0 || !strings.Contains(out, "rotate job job_") || !strings.Contains(out, "rotate_key") {
+		t.Fatalf("rotate: %d %s %s", code, out, stderr)
+	}
+	code, out, stderr = runCLI("orphans", "sweep", "--config", cfgPath, "--relayer-key-file", relayer)
+	if code != 0 || !strings.Contains(out, "retired 2 keys") {
+		t.Errorf("orphans sweep: %d %s %s", code, out, stderr)
+	}
 }
