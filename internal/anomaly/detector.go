@@ -429,7 +429,6 @@ func (d *Detector) Observe(ctx context.Context, o payments.Observation) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a, _ := d.agent(o.AgentID, "", o.At)
-	prevRuntime := a.Runtime
 	d.apply(o, "", runtime)
 	d.dirty = true
 	var findings []finding
@@ -451,12 +450,6 @@ func (d *Detector) Observe(ctx context.Context, o payments.Observation) {
 		// The outcome is decided already; the response applies to what follows. A
 		// failure to record it is retried by the next burst.
 		_, _ = d.respond(ctx, a.Fleet, o.AgentID, findings)
-	}
-	if a.Runtime != prevRuntime {
-		// The audit log does not hold runtimes: a new one is saved at once.
-		d.mu.Unlock()
-		_ = d.Flush(ctx)
-		d.mu.Lock()
 	}
 }
 

@@ -44,6 +44,7 @@
 // The state is in memory and saved as one JSON document together with the audit
 // sequence number it covers (Flush, in the background and at Close). New loads it
 // and replays every audit record after that number, so state saved before a
-// crash is brought up to date from the log; only the runtimes (which the audit
-// log does not hold) are saved at once when they change.
+// crash is brought up to date from the log. Only the runtimes are not in the
+// audit log: a crash forgets the runtimes seen since the last save (the agent's
+// previous runtime is then remembered, last seen at its older time).
 package anomaly
