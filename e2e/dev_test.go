@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,10 +168,10 @@ func startDev(t *testing.T, bin, dataDir string, args ...string) (*proc, *manife
 }
 
 func TestDevEndToEnd(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: skipping the end-to-end test, which runs examples/node-agent (CI has Node 20)")
-	}
+	// Without node every other part still runs (the sidecar through Go's HTTP client instead of
+	// examples/node-agent), and the test then skips with a message, so that a missing Node is
+	// never taken for a pass.
+	node, nodeErr := exec.LookPath("node")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	tmp := t.TempDir()
@@ -220,6 +222,9 @@ func TestDevEndToEnd(t *testing.T) {
 	sc := startProc(t, fleetkey, "sidecar", "--api", m.APIURL, "--token-file", scoutToken, "--listen", "127.0.0.1:0")
 	sidecarURL := waitLine(t, sc, regexp.MustCompile(`sidecar listening on (http://\S+)`))
 	runNode := func(url string) (string, error) {
+		if nodeErr != nil {
+			return sidecarGet(ctx, sidecarURL, url)
+		}
 		cmd := exec.CommandContext(ctx, node, "../examples/node-agent/agent.mjs", url)
 		cmd.Env = append(os.Environ(), "FLEETKEY_SIDECAR="+sidecarURL)
 		out, err := cmd.CombinedOutput()
@@ -314,6 +319,36 @@ func TestDevEndToEnd(t *testing.T) {
 		}
 	}
 	dev2.interrupt(t, time.Minute)
+	if nodeErr != nil {
+		t.Skip("node is not installed: everything but examples/node-agent ran and passed (CI has Node 20)")
+	}
+}
+
+// sidecarGet does what examples/node-agent does, with Go's HTTP client: a GET of url through the
+// sidecar's gateway form, printed the same way; an error for a status that is not 2xx.
+func sidecarGet(ctx context.Context, sidecarURL, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sidecarURL+"/"+url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	receipt := resp.Header.Get("X-Fleetkey-Payment")
+	if receipt == "" {
+		receipt = "none"
+	}
+	out := fmt.Sprintf("status: %d\nbody: %s\nreceipt: %s\n", resp.StatusCode, body, receipt)
+	if resp.StatusCode >= 300 {
+		return out, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return out, nil
 }
 
 // waitLine waits for a line of p's stdout matching re and returns its first group.

@@ -6,5 +6,6 @@
 // x402_fetch tool; token balances are checked on the devnet, `fleetkey audit verify` checks the
 // audit chain over the API, SIGINT stops everything, and a second start reuses the state.
 //
-// The test needs Node 20 (present in CI); without `node` it skips with a message.
+// The test needs Node 20 (present in CI) for examples/node-agent; without `node` it runs every
+// other part (the sidecar through Go's HTTP client instead) and then skips with a message.
 package e2e
