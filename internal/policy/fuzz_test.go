@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		"version: 1\nname: p\ntime_of_day: [{days: [fri], from: '22:00', to: '06:00', tz: Europe/Berlin}]\n",
 		"version: 1\nname: p\napproval: {above: 1, quorum: 2, approvers: [a, b]}\n",
 		"version: 1\nname: p\ncel: [{name: r, expr: 'spend.agent[\"1h\"].amount < micro(\"1\")'}]\n",
+		"version: 1\nname: p\nrotation: {max_key_age: 30d, max_signatures: 100, outstanding: expire}\n",
 		"version: 1\nname: p\ndescription: \"tab\\there \\u00e9 <&>\"\n",
 		"version: 1\nname: p\nlimits: &a {per_payment: 1}\nrate: *a\n",
 		"{\"version\": 1, \"name\": \"p\", \"max_validity\": \"7d\"}",

@@ -42,6 +42,9 @@ type document struct {
 	TimeOfDay   []docTOD     `json:"time_of_day,omitempty"`
 	Approval    *docApproval `json:"approval,omitempty"`
 	CEL         []docCEL     `json:"cel,omitempty"`
+	// Rotation is last and omitted when absent, so the canonical form (and the hash)
+	// of every policy without it is what it was before the section existed.
+	Rotation *docRotation `json:"rotation,omitempty"`
 }
 
 type docLimits struct {
@@ -80,6 +83,12 @@ type docApproval struct {
 	ExpiresAfter string   `json:"expires_after"`
 }
 
+type docRotation struct {
+	MaxKeyAge     string `json:"max_key_age,omitempty"`
+	MaxSignatures *int64 `json:"max_signatures,omitempty"`
+	Outstanding   string `json:"outstanding,omitempty"`
+}
+
 type docCEL struct {
 	Name       string `json:"name"`
 	Expr       string `json:"expr"`
@@ -104,6 +113,8 @@ type Policy struct {
 	timeOfDay     []todRule
 	approval      *approvalRule
 	cel           []celRule
+	rotation      Rotation
+	hasRotation   bool
 
 	windowLimits [3][]WindowLimit // per attachment level, see Set.Windows
 }
@@ -216,6 +227,7 @@ func (p *Policy) decode(d *decoder, root *yaml.Node) {
 		{name: "time_of_day", set: func(v *yaml.Node, path string) { p.decodeTimeOfDay(d, v, path) }},
 		{name: "approval", set: func(v *yaml.Node, path string) { p.decodeApproval(d, v, path) }},
 		{name: "cel", set: func(v *yaml.Node, path string) { p.decodeCEL(d, v, path) }},
+		{name: "rotation", set: func(v *yaml.Node, path string) { p.decodeRotation(d, v, path) }},
 	})
 }
 
