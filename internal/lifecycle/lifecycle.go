@@ -88,6 +88,8 @@ type Manager struct {
 	// running holds the agents whose job runs in this process, so that two calls
 	// never run one job's steps at once.
 	running sync.Map // agent id → struct{}
+	// policies caches compiled policies by content hash (see DueByPolicy).
+	policies sync.Map // hash → *policy.Policy
 
 	// failAfter, set by tests, makes a job fail right after the named step is
 	// recorded done, as a crash there would.

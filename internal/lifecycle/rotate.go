@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -238,62 +237,4 @@ func (m *Manager) stepRotateSweep(ctx context.Context, js *jobState) error {
 		js.res.Note = "nothing to sweep"
 	}
 	return err
-}
-
-// Schedule is a rotation schedule: a key is due when it is older than MaxAge or
-// has signed MaxSignatures payments (a zero field does not apply).
-type Schedule struct {
-	MaxAge        time.Duration
-	MaxSignatures int64
-	// FleetID limits the schedule to one fleet (empty: every fleet).
-	FleetID string
-}
-
-// Due is an agent whose active key is due for rotation.
-type Due struct {
-	AgentID   string    `json:"agent_id"`
-	KeyID     string    `json:"key_id"`
-	CreatedAt time.Time `json:"created_at"`
-	SignCount int64     `json:"sign_count"`
-	Reason    string    `json:"reason"`
-}
-
-// DueForRotation lists the active and frozen agents whose active key the
-// schedule says to rotate. Run it (and Rotate on each) from a scheduler.
-func (m *Manager) DueForRotation(ctx context.Context, s Schedule) ([]Due, error) {
-	if s.MaxAge <= 0 && s.MaxSignatures <= 0 {
-		return nil, errors.New("lifecycle: rotation schedule has neither a maximum age nor a maximum signature count")
-	}
-	now := m.clock()
-	var out []Due
-	err := m.cfg.Store.ReadTx(ctx, func(rt store.ReadTx) error {
-		agents, err := rt.Agents(ctx, store.AgentFilter{FleetID: s.FleetID})
-		if err != nil {
-			return err
-		}
-		for _, a := range agents {
-			if a.Status != store.AgentActive && a.Status != store.AgentFrozen {
-				continue
-			}
-			k, err := rt.ActiveKey(ctx, a.ID)
-			if isNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			var reason string
-			switch {
-			case s.MaxAge > 0 && now.Sub(k.CreatedAt) >= s.MaxAge:
-				reason = fmt.Sprintf("key older than %s", s.MaxAge)
-			case s.MaxSignatures > 0 && k.SignCount >= s.MaxSignatures:
-				reason = fmt.Sprintf("key signed %d payments (maximum %d)", k.SignCount, s.MaxSignatures)
-			default:
-				continue
-			}
-			out = append(out, Due{AgentID: a.ID, KeyID: k.ID, CreatedAt: k.CreatedAt, SignCount: k.SignCount, Reason: reason})
-		}
-		return nil
-	})
-	return out, err
 }
