@@ -43,8 +43,8 @@ func addClientFlags(fs *flag.FlagSet) clientFlags {
 		api = defaultAPI
 	}
 	return clientFlags{
-		api:       fs.String("api", api, "fleetkey API URL (default: $"+envAPI+", else "+defaultAPI+")"),
-		tokenFile: fs.String("token-file", os.Getenv(envTokenFile), "file holding the bearer token, mode 0600 (default: $"+envTokenFile+")"),
+		api:       fs.String("api", api, "fleetkey API URL; $"+envAPI+" sets the default"),
+		tokenFile: fs.String("token-file", os.Getenv(envTokenFile), "file holding the bearer token, mode 0600; $"+envTokenFile+" sets the default"),
 	}
 }
 
