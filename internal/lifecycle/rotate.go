@@ -33,6 +33,9 @@ type RotateRequest struct {
 	Actor   string
 	// Outstanding is cancel (default) or expire.
 	Outstanding Outstanding
+	// Reason, if set, says why the key is rotated (e.g. the schedule that made it
+	// due); it is recorded with the job and in its job.started audit record.
+	Reason string
 }
 
 type rotateParams struct {
@@ -42,6 +45,7 @@ type rotateParams struct {
 	Generation  uint32      `json:"generation"`
 	NewAddress  string      `json:"new_address"`
 	Outstanding Outstanding `json:"outstanding"`
+	Reason      string      `json:"reason,omitempty"`
 }
 
 // Rotate gives an agent its next key (generation+1) as a resumable job: the old
@@ -118,7 +122,7 @@ func (m *Manager) Rotate(ctx context.Context, r RotateRequest) (*Report, error) 
 			return err
 		}
 		p := rotateParams{Actor: r.Actor, OldKeyID: old.ID, OldAddress: old.Address, Generation: gen,
-			NewAddress: h.Address().Hex(), Outstanding: r.Outstanding}
+			NewAddress: h.Address().Hex(), Outstanding: r.Outstanding, Reason: r.Reason}
 		job, err = m.newJob(ctx, tx, store.JobRotate, a.ID, r.Actor, p, steps)
 		return err
 	})

@@ -37,6 +37,9 @@ const (
 	DefaultCheckpointInterval = time.Minute
 	DefaultShutdownGrace      = 15 * time.Second
 	DefaultReconcileInterval  = 5 * time.Second
+	// DefaultRotationCheckInterval is how often the daemon looks for keys their policy's
+	// rotation rule says are due.
+	DefaultRotationCheckInterval = time.Minute
 )
 
 // MaxLongPoll is the longest an agent's GET /v1/payments/{id}?wait= may hold a request; the
@@ -145,6 +148,10 @@ type LifecycleConfig struct {
 	GasSponsorKeyFile string `yaml:"gas_sponsor_key_file,omitempty"`
 	// LogsFromBlock is the first block searched for Approval logs.
 	LogsFromBlock uint64 `yaml:"logs_from_block,omitempty"`
+	// RotationCheckInterval is how often the daemon rotates the agents whose key the rotation
+	// rule of their policy says is due (docs/policy.md); 0 turns scheduled rotation off in this
+	// daemon (e.g. on every replica but one).
+	RotationCheckInterval time.Duration `yaml:"rotation_check_interval"`
 }
 
 // ReconcileConfig tunes chain reconciliation.
@@ -167,6 +174,7 @@ func Default() Config {
 		},
 		Audit:         AuditConfig{CheckpointInterval: DefaultCheckpointInterval},
 		Reconcile:     ReconcileConfig{Interval: DefaultReconcileInterval},
+		Lifecycle:     LifecycleConfig{RotationCheckInterval: DefaultRotationCheckInterval},
 		ShutdownGrace: DefaultShutdownGrace,
 	}
 }
@@ -298,6 +306,9 @@ func (c Config) validate(needUnseal bool) error {
 	}
 	if (c.Lifecycle.RelayerKeyFile != "" || c.Lifecycle.GasSponsorKeyFile != "") && c.RPCURL == "" {
 		bad("lifecycle", "relayer_key_file and gas_sponsor_key_file need rpc_url")
+	}
+	if v := c.Lifecycle.RotationCheckInterval; v != 0 && v < time.Second {
+		bad("lifecycle.rotation_check_interval", "%s is below 1s (0 turns scheduled rotation off)", v)
 	}
 	if c.Reconcile.Interval < 100*time.Millisecond {
 		bad("reconcile.interval", "%s is below 100ms", c.Reconcile.Interval)

@@ -73,6 +73,8 @@ audit:
   checkpoint_interval: 30s
 reconcile:
   interval: 2s
+lifecycle:
+  rotation_check_interval: 10m
 shutdown_grace: 20s
 `
 
@@ -95,6 +97,7 @@ func TestParseConfig(t *testing.T) {
 			IdleTimeout: time.Minute, MaxBodyBytes: 131072},
 		Audit:         AuditConfig{CheckpointInterval: 30 * time.Second},
 		Reconcile:     ReconcileConfig{Interval: 2 * time.Second},
+		Lifecycle:     LifecycleConfig{RotationCheckInterval: 10 * time.Minute},
 		ShutdownGrace: 20 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -167,6 +170,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		HTTP:          HTTPConfig{ReadHeaderTimeout: 0, ReadTimeout: -time.Second, WriteTimeout: time.Minute, IdleTimeout: 0, MaxBodyBytes: 10},
 		Audit:         AuditConfig{CheckpointInterval: time.Millisecond},
 		Reconcile:     ReconcileConfig{Interval: 0},
+		Lifecycle:     LifecycleConfig{RotationCheckInterval: time.Millisecond},
 		ShutdownGrace: 0,
 	}
 	err := cfg.Validate()
@@ -185,7 +189,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		}
 	}
 	want := []string{
-		"listen", "data_dir", "db", "rpc_url", "reconcile.interval", "log.level", "log.format",
+		"listen", "data_dir", "db", "rpc_url", "lifecycle.rotation_check_interval", "reconcile.interval", "log.level", "log.format",
 		"unseal", "unseal.share_files[0]", "assets[0]",
 		"http.read_header_timeout", "http.read_timeout", "http.idle_timeout", "http.write_timeout",
 		"http.max_body_bytes", "audit.checkpoint_interval", "shutdown_grace",

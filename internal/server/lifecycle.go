@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/fleetkey/fleetkey/internal/api"
+	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/lifecycle"
 	"github.com/fleetkey/fleetkey/x402/facilitator"
 )
@@ -54,5 +56,55 @@ func newLifecycle(ctx context.Context, cfg Config, s *Server) (api.LifecycleServ
 		closeKeys()
 		return nil, nil, err
 	}
+	s.rotator = m
 	return m, closeKeys, nil
+}
+
+// rotationLoop applies the rotation rule of the agents' policies: every
+// lifecycle.rotation_check_interval it rotates the agents whose key is due (rotateDue).
+func (s *Server) rotationLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Lifecycle.RotationCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.rotateDue(ctx)
+		}
+	}
+}
+
+// rotateDue rotates, one at a time, every agent whose key the rotation rule of its effective
+// policy says is due, as the system actor (the rotation job and its audit records carry the
+// reason). A failure is logged and left for the next round, which resumes an unfinished
+// rotation job rather than starting another. It returns how many rotations finished.
+func (s *Server) rotateDue(ctx context.Context) int {
+	due, err := s.rotator.DueByPolicy(ctx, "")
+	if err != nil && ctx.Err() == nil {
+		// DueByPolicy still returns the agents it could decide about.
+		s.log.Error("scheduled rotation: policies", "error", err)
+	}
+	done := 0
+	for _, d := range due {
+		if ctx.Err() != nil {
+			return done
+		}
+		rep, err := s.rotator.Rotate(ctx, lifecycle.RotateRequest{AgentID: d.AgentID, Actor: audit.System,
+			Outstanding: d.Outstanding, Reason: "scheduled: " + d.Reason})
+		if err != nil {
+			if ctx.Err() == nil {
+				attrs := []any{"agent_id", d.AgentID, "key_id", d.KeyID, "reason", d.Reason, "error", err}
+				if rep != nil {
+					attrs = append(attrs, "job_id", rep.JobID)
+				}
+				s.log.Error("scheduled rotation failed; retried next round", attrs...)
+			}
+			continue
+		}
+		done++
+		s.log.Info("scheduled rotation", "agent_id", d.AgentID, "old_key_id", d.KeyID, "reason", d.Reason,
+			"job_id", rep.JobID, "resumed", rep.Resumed)
+	}
+	return done
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/custody"
 	"github.com/fleetkey/fleetkey/internal/keys/hd"
+	"github.com/fleetkey/fleetkey/internal/lifecycle"
 	"github.com/fleetkey/fleetkey/internal/metrics"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/reconcile"
@@ -67,6 +68,9 @@ type Server struct {
 	// lifecycleClose wipes its account keys.
 	lifecycle      api.LifecycleService
 	lifecycleClose func()
+	// rotator is the lifecycle Manager behind lifecycle, which also runs scheduled rotation
+	// (nil when lifecycle is).
+	rotator *lifecycle.Manager
 	// anomalyClose saves the anomaly detector's state and stops its webhooks (nil: none);
 	// alerts serves the alert routes (nil without a detector).
 	anomalyClose func(context.Context) error
@@ -367,6 +371,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Go(func() { s.reconcileLoop(bg) })
 	} else {
 		wg.Go(func() { s.expiryLoop(bg) })
+	}
+	if s.rotator != nil && s.cfg.Lifecycle.RotationCheckInterval > 0 {
+		wg.Go(func() { s.rotationLoop(bg) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
