@@ -48,7 +48,7 @@ func init() {
 
 lifecycle (in-process on the daemon's data directory and chain, not through the API; see
 "fleetkey agent rotate --help", "fleetkey agent revoke --help" and docs/lifecycle.md):
-       fleetkey agent rotate (ID | --due --max-age D --max-signatures N) [--outstanding cancel|expire]
+       fleetkey agent rotate (ID | --due [--max-age D --max-signatures N]) [--outstanding cancel|expire]
                              --config FILE --relayer-key-file F
        fleetkey agent revoke (ID... | --group ID | --fleet ID [--paid-to ADDR --since 1h]) [--dry-run]
                              --config FILE --relayer-key-file F --gas-sponsor-key-file F`
@@ -230,17 +230,20 @@ with an EIP-3009 authorization the old key signs and the relayer submits (the ol
 gas). The agent's credential does not change. A rotation that stopped part-way is resumed.
 
 Scheduled rotation: --due rotates every active agent whose key is older than --max-age or has
-signed --max-signatures payments (--dry-run lists them); run it from cron.
+signed --max-signatures payments (--dry-run lists them); run it from cron. --due without
+--max-age and --max-signatures applies the rotation rule of each agent's policies (rotation:
+max_key_age, max_signatures, outstanding; docs/policy.md), as the daemon does every
+lifecycle.rotation_check_interval.
 
 Runs in-process on the daemon's data directory and chain (the daemon also serves it over its
 API when configured: docs/lifecycle.md).`
 
 func runAgentRotate(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "agent rotate", "(AGENT_ID | --due --max-age D --max-signatures N [--dry-run]) [--outstanding cancel|expire] --config FILE --relayer-key-file FILE", rotateHelp)
+	fs := newFlagSet(env, "agent rotate", "(AGENT_ID | --due [--max-age D --max-signatures N] [--dry-run]) [--outstanding cancel|expire] --config FILE --relayer-key-file FILE", rotateHelp)
 	var lf lifecycleFlags
 	lf.register(fs, true, false)
-	outstanding := fs.String("outstanding", "cancel", "what to do with the old key's outstanding authorizations: cancel or expire")
-	due := fs.Bool("due", false, "rotate every agent whose key is due by --max-age or --max-signatures (no AGENT_ID)")
+	outstanding := fs.String("outstanding", "", "what to do with the old key's outstanding authorizations: cancel or expire (default: cancel; with --due by policy, the policy's rotation.outstanding)")
+	due := fs.Bool("due", false, "rotate every agent whose key is due by --max-age or --max-signatures, or without them by its policy's rotation rule (no AGENT_ID)")
 	maxAge := fs.Duration("max-age", 0, "with --due: rotate keys older than this")
 	maxSigs := fs.Int64("max-signatures", 0, "with --due: rotate keys that signed this many payments")
 	fleetID := fs.String("fleet", "", "with --due: only this fleet")
@@ -274,23 +277,47 @@ func runAgentRotate(env *cliEnv, args []string) error {
 
 // rotateDue rotates every agent the schedule says is due (or lists them with dry).
 func rotateDue(ctx context.Context, env *cliEnv, m *lifecycle.Manager, s lifecycle.Schedule, dry bool, lf lifecycleFlags, o lifecycle.Outstanding) error {
-	due, err := m.DueForRotation(ctx, s)
-	if err != nil {
+	var (
+		due []lifecycle.Due
+		err error
+	)
+	if s.MaxAge == 0 && s.MaxSignatures == 0 {
+		// By policy: agents whose policy cannot be read are named in err, the others go ahead.
+		due, err = m.DueByPolicy(ctx, s.FleetID)
+		if err != nil && due == nil {
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(env.stderr, "%v\n", err)
+		}
+	} else if due, err = m.DueForRotation(ctx, s); err != nil {
 		return err
+	}
+	// policyErr is returned at the end: the agents that could be checked are handled first.
+	var policyErr error
+	if err != nil {
+		policyErr = errors.New("some agents' policies could not be read (above); their keys were not checked")
 	}
 	if dry || len(due) == 0 {
 		if lf.json {
-			return printJSON(env.stdout, map[string]any{"due": due})
+			if err := printJSON(env.stdout, map[string]any{"due": due}); err != nil {
+				return err
+			}
+			return policyErr
 		}
 		for _, d := range due {
 			fmt.Fprintf(env.stdout, "due %s key %s: %s\n", d.AgentID, d.KeyID, d.Reason)
 		}
 		fmt.Fprintf(env.stdout, "%d agents due for rotation\n", len(due))
-		return nil
+		return policyErr
 	}
 	failed := 0
 	for _, d := range due {
-		rep, err := m.Rotate(ctx, lifecycle.RotateRequest{AgentID: d.AgentID, Actor: audit.OperatorActor(lf.actor), Outstanding: o})
+		out := o
+		if out == "" {
+			out = d.Outstanding
+		}
+		rep, err := m.Rotate(ctx, lifecycle.RotateRequest{AgentID: d.AgentID, Actor: audit.OperatorActor(lf.actor), Outstanding: out, Reason: d.Reason})
 		if rep != nil {
 			if perr := printReport(env, rep, lf.json); perr != nil {
 				return perr
@@ -304,7 +331,7 @@ func rotateDue(ctx context.Context, env *cliEnv, m *lifecycle.Manager, s lifecyc
 	if failed > 0 {
 		return fmt.Errorf("%d of %d rotations failed; run the same command again to resume them", failed, len(due))
 	}
-	return nil
+	return policyErr
 }
 
 const revokeHelp = `Revokes agents as resumable jobs, each step recorded: credentials revoked; agent and keys

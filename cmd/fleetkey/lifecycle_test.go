@@ -247,4 +247,21 @@ assets:
 	if code != 0 || !strings.Contains(out, "retired 2 keys") {
 		t.Errorf("orphans sweep: %d %s %s", code, out, stderr)
 	}
+
+	// --due without limits applies the policy's rotation rule: none yet, then max_signatures 1.
+	code, out, stderr = runCLI("agent", "rotate", "--due", "--dry-run", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "0 agents due") {
+		t.Errorf("rotate --due by policy, no rule: %d %s %s", code, out, stderr)
+	}
+	if _, _, err := svc.ApplyPolicy(ctx, admin, store.LevelFleet, fleet.ID, "basic", "version: 1\nname: basic\nlimits:\n  per_payment: \"1\"\nmax_validity: 5m\nrotation:\n  max_signatures: 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	payReq.IdempotencyKey = "three"
+	if _, err := svc.Pay(ctx, ps[0].Agent.ID, payReq); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCLI("agent", "rotate", "--due", "--dry-run", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "due "+ps[0].Agent.ID) || !strings.Contains(out, "(maximum 1) (policy)") || !strings.Contains(out, "1 agents due") {
+		t.Errorf("rotate --due by policy: %d %s %s", code, out, stderr)
+	}
 }
