@@ -7,18 +7,19 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDocsExamples keeps docs/policy.md honest: its example policy is the one in
-// testdata, its CEL example compiles, and its cases example passes.
+// testdata, its CEL and rotation examples parse, and its cases example passes.
 func TestDocsExamples(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/policy.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
-	if len(blocks) != 3 {
-		t.Fatalf("found %d yaml blocks, want 3", len(blocks))
+	if len(blocks) != 4 {
+		t.Fatalf("found %d yaml blocks, want 4", len(blocks))
 	}
 	example, err := os.ReadFile("testdata/example.yaml")
 	if err != nil {
@@ -29,7 +30,10 @@ func TestDocsExamples(t *testing.T) {
 	}
 	p := mustParse(t, blocks[0][1])
 	mustParse(t, "version: 1\nname: p\n"+blocks[1][1])
-	results, err := CheckCases(p, []byte(blocks[2][1]))
+	if r, ok := mustParse(t, "version: 1\nname: p\n"+blocks[2][1]).Rotation(); !ok || r.MaxKeyAge != 30*24*time.Hour || r.MaxSignatures != 10000 || r.Outstanding != OutstandingExpire {
+		t.Errorf("docs rotation example: %+v", r)
+	}
+	results, err := CheckCases(p, []byte(blocks[3][1]))
 	if err != nil {
 		t.Fatal(err)
 	}
