@@ -132,6 +132,8 @@ type Env struct {
 	sidecarAddr string
 	sum         *demo.Summary
 	approved    *approver
+	// view reads the daemon's own counts for the fleet block of the live summary.
+	view *fleetView
 
 	closeOnce sync.Once
 }
@@ -279,6 +281,7 @@ func Start(ctx context.Context, opt Options) (_ *Env, err error) {
 		return nil, fmt.Errorf("devmode: sidecar port: %w", err)
 	}
 	e.manifest = e.buildManifest(treasury.Address, merchant.Address)
+	e.view = newFleetView(e.srv.Metrics().Gatherer(), e.srv.Store())
 	return e, nil
 }
 
@@ -469,8 +472,8 @@ func (e *Env) Run(ctx context.Context) error {
 			wg.Wait()
 			return err
 		}
-		wg.Go(func() { e.drawSummary(runCtx) })
 	}
+	wg.Go(func() { e.drawSummary(runCtx) })
 
 	var runErr error
 	select {
@@ -488,10 +491,10 @@ func (e *Env) Run(ctx context.Context) error {
 	}
 	stopRun()
 	wg.Wait()
-	if e.sum != nil {
-		e.sum.Render(e.out)
-		e.writeApproverLine()
-	}
+	// The last summary, read while the daemon still serves.
+	last, cancelLast := context.WithTimeout(context.Background(), 5*time.Second)
+	fmt.Fprintln(e.out, strings.Join(e.summaryBlock(last), "\n"))
+	cancelLast()
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	e.demoSrv.Shutdown(shut)

@@ -206,6 +206,23 @@ func TestStartPayRestart(t *testing.T) {
 		t.Errorf("foreign payee: %v, want a pay_to_not_allowed denial", err)
 	}
 
+	// With --no-traffic the live summary still shows the daemon's own view of these two
+	// payments: one signed with its amount, one denied with its reason, and the signed one
+	// settled once the reconciler (every 5 s) has seen it on the chain.
+	wantFleet := []string{
+		"fleet     1 signed, 0.001 TUSD · 1 settled · 0 awaiting approval · 0 failed",
+		"          1 denied: pay_to_not_allowed 1",
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		got := r.env.summaryBlock(ctx)
+		if strings.Join(got, "\n") == strings.Join(wantFleet, "\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("summary:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantFleet, "\n"))
+		}
+	}
+
 	// The repeated-402 endpoint leaves a signed payment that is never settled: the restart must
 	// cope with it, since the new chain never sees it.
 	resp, err = x402.NewClient(payer).Get(m.DemoAPIURL + "/hostile/repeat-402")
@@ -218,6 +235,10 @@ func TestStartPayRestart(t *testing.T) {
 	}
 
 	r.stop(t)
+	// The summary went to Out as plain lines (not a terminal), the last one at shutdown.
+	if out := r.out.String(); !strings.Contains(out, "\n"+wantFleet[1]+"\n") {
+		t.Errorf("the output has no fleet summary %q:\n%s", wantFleet[1], out)
+	}
 	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("dev.json left after shutdown: %v", err)
 	}

@@ -68,11 +68,25 @@ func writeAddresses(w io.Writer, e *Env) {
 	fmt.Fprintf(w, "\nsimulated traffic (Ctrl-C stops everything; the next start reuses the data directory):\n")
 }
 
-// summaryBlock renders the live summary: demo.SummaryLines lines and the approver's line.
-func (e *Env) summaryBlock() []string {
+// summaryBlock renders the live summary: the fleet block (FleetLines lines, the daemon's own
+// view, with or without traffic), then with traffic the demo.SummaryLines lines of the
+// simulated agents and the approver's line. The number of lines never changes within a run.
+func (e *Env) summaryBlock(ctx context.Context) []string {
+	var lines []string
+	if e.view != nil {
+		st, err := e.view.read(ctx)
+		if err != nil {
+			lines = append(lines, "fleet     unavailable: "+err.Error(), "")
+		} else {
+			lines = append(lines, fleetLines(st)...)
+		}
+	}
+	if e.sum == nil {
+		return lines
+	}
 	var b bytes.Buffer
 	e.sum.Render(&b)
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	lines = append(lines, strings.Split(strings.TrimRight(b.String(), "\n"), "\n")...)
 	return append(lines, e.approverLine())
 }
 
@@ -84,8 +98,6 @@ func (e *Env) approverLine() string {
 	return fmt.Sprintf("approver  %s (auto-approver, dev only): %d approved", demo.Approver, n)
 }
 
-func (e *Env) writeApproverLine() { fmt.Fprintln(e.out, e.approverLine()) }
-
 // drawSummary redraws the summary every Refresh: in place on a terminal, else as plain lines
 // whenever it changed.
 func (e *Env) drawSummary(ctx context.Context) {
@@ -94,7 +106,7 @@ func (e *Env) drawSummary(ctx context.Context) {
 	drawn := 0
 	var last string
 	for {
-		lines := e.summaryBlock()
+		lines := e.summaryBlock(ctx)
 		text := strings.Join(lines, "\n")
 		switch {
 		case e.opt.Live:

@@ -116,8 +116,9 @@ func TestTrafficAndAutoApprover(t *testing.T) {
 		t.Errorf("merchant received %s, want at least the report's 250000", got)
 	}
 
-	// The summary, printed as plain lines, shows the simulated agents' payments and the
-	// auto-approver's decision.
+	// The summary, printed as plain lines, shows the daemon's fleet block above the traffic
+	// block, the simulated agents' payments and the auto-approver's decision.
+	signed := regexp.MustCompile(`\nfleet     (\d+) signed, `)
 	paid := regexp.MustCompile(`payments  \d+ requests · (\d+) paid`)
 	approved := regexp.MustCompile(`auto-approver, dev only\): (\d+) approved`)
 	last := func(re *regexp.Regexp) int {
@@ -128,10 +129,10 @@ func TestTrafficAndAutoApprover(t *testing.T) {
 		n, _ := strconv.Atoi(all[len(all)-1][1])
 		return n
 	}
-	for last(paid) == 0 || last(approved) == 0 {
+	for last(signed) == 0 || last(paid) == 0 || last(approved) == 0 {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no simulated payment or no approval in the summary:\n%s", out)
+			t.Fatalf("no signed payment, no simulated payment or no approval in the summary:\n%s", out)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
