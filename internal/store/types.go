@@ -164,7 +164,10 @@ type Credential struct {
 	AgentID string
 	// Role is set for operator credentials, empty for agent credentials.
 	Role Role
-	Name string
+	// FleetID, set only on an operator credential, scopes it to that fleet: it
+	// acts on nothing outside it. Empty: every fleet.
+	FleetID string
+	Name    string
 	// Hash is SHA-256 of the token. Looking a credential up by it leaks nothing useful
 	// through timing: an attacker would have to find a preimage.
 	Hash       [32]byte

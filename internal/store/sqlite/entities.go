@@ -424,12 +424,12 @@ func (t *tx) SetKeyStatus(ctx context.Context, id string, status store.KeyStatus
 
 // ---- credentials ----
 
-const credCols = `id, kind, agent_id, role, name, hash, created_at, expires_at, revoked_at, last_used_at`
+const credCols = `id, kind, agent_id, role, name, hash, created_at, expires_at, revoked_at, last_used_at, fleet_id`
 
 var (
 	qCred       = q(`SELECT ` + credCols + ` FROM credentials WHERE id = ?`)
 	qCredByHash = q(`SELECT ` + credCols + ` FROM credentials WHERE hash = ?`)
-	qCredIns    = q(`INSERT INTO credentials (` + credCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`)
+	qCredIns    = q(`INSERT INTO credentials (` + credCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)`)
 	qCredUsed   = q(`UPDATE credentials SET last_used_at = ? WHERE id = ?`)
 	qCredRevoke = q(`UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`)
 	qCredRevAll = q(`UPDATE credentials SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL`)
@@ -440,18 +440,19 @@ func scanCred(s scanner) (store.Credential, error) {
 		c          store.Credential
 		agent      sql.NullString
 		role       sql.NullString
+		fleet      sql.NullString
 		hash       string
 		ca         int64
 		ex, rv, lu sql.NullInt64
 	)
-	if err := s.Scan(&c.ID, &c.Kind, &agent, &role, &c.Name, &hash, &ca, &ex, &rv, &lu); err != nil {
+	if err := s.Scan(&c.ID, &c.Kind, &agent, &role, &c.Name, &hash, &ca, &ex, &rv, &lu, &fleet); err != nil {
 		return c, err
 	}
 	h, err := parseHash(hash)
 	if err != nil {
 		return c, err
 	}
-	c.AgentID, c.Role, c.Hash = agent.String, store.Role(role.String), h
+	c.AgentID, c.Role, c.FleetID, c.Hash = agent.String, store.Role(role.String), fleet.String, h
 	c.CreatedAt, c.ExpiresAt, c.RevokedAt, c.LastUsedAt = fromNSReq(ca), fromNS(ex), fromNS(rv), fromNS(lu)
 	return c, nil
 }
@@ -486,8 +487,8 @@ func (t *tx) Credentials(ctx context.Context, f store.CredentialFilter) ([]store
 func (t *tx) CreateCredential(ctx context.Context, c store.Credential) (store.Credential, error) {
 	switch c.Kind {
 	case store.CredentialAgent:
-		if c.AgentID == "" || c.Role != "" {
-			return store.Credential{}, errors.New("sqlite: an agent credential needs an agent and no role")
+		if c.AgentID == "" || c.Role != "" || c.FleetID != "" {
+			return store.Credential{}, errors.New("sqlite: an agent credential needs an agent and no role or fleet scope")
 		}
 		if _, err := t.Agent(ctx, c.AgentID); err != nil {
 			return store.Credential{}, err
@@ -500,6 +501,11 @@ func (t *tx) CreateCredential(ctx context.Context, c store.Credential) (store.Cr
 		}
 		if c.AgentID != "" {
 			return store.Credential{}, errors.New("sqlite: an operator credential has no agent")
+		}
+		if c.FleetID != "" {
+			if _, err := t.Fleet(ctx, c.FleetID); err != nil {
+				return store.Credential{}, err
+			}
 		}
 	default:
 		return store.Credential{}, fmt.Errorf("sqlite: invalid credential kind %q", c.Kind)
@@ -516,7 +522,7 @@ func (t *tx) CreateCredential(ctx context.Context, c store.Credential) (store.Cr
 		c.ExpiresAt = c.ExpiresAt.UTC()
 	}
 	if _, err := t.exec(ctx, qCredIns, c.ID, string(c.Kind), nullStr(c.AgentID), nullStr(string(c.Role)), c.Name,
-		hexHash(c.Hash), nsReq(c.CreatedAt), ns(c.ExpiresAt)); err != nil {
+		hexHash(c.Hash), nsReq(c.CreatedAt), ns(c.ExpiresAt), nullStr(c.FleetID)); err != nil {
 		return store.Credential{}, fmt.Errorf("sqlite: create credential: %w", err)
 	}
 	return c, nil

@@ -496,14 +496,48 @@ func testCredentials(t *testing.T, s store.Store) {
 		return err
 	})
 	wantConflict(t, err, store.ConstraintCredentialHash)
+	// A fleet-scoped operator credential keeps its scope through every read.
+	var scoped store.Credential
+	write(t, s, func(tx store.Tx) error {
+		var err error
+		scoped, err = tx.CreateCredential(ctx(), store.Credential{Kind: store.CredentialOperator, Role: store.RoleOperator, FleetID: fx.fleet.ID, Name: "scoped", Hash: h("t4"), CreatedAt: t0})
+		return err
+	})
+	if scoped.FleetID != fx.fleet.ID {
+		t.Errorf("CreateCredential returned fleet scope %q, want %q", scoped.FleetID, fx.fleet.ID)
+	}
+	read(t, s, func(tx store.ReadTx) error {
+		for _, get := range []func() (store.Credential, error){
+			func() (store.Credential, error) { return tx.Credential(ctx(), scoped.ID) },
+			func() (store.Credential, error) { return tx.CredentialByHash(ctx(), h("t4")) },
+		} {
+			got, err := get()
+			if err != nil {
+				return err
+			}
+			if got != scoped {
+				t.Errorf("scoped credential read back as %+v, want %+v", got, scoped)
+			}
+		}
+		got, err := tx.Credential(ctx(), opCred.ID)
+		if err != nil {
+			return err
+		}
+		if got.FleetID != "" {
+			t.Errorf("unscoped credential read back with fleet scope %q", got.FleetID)
+		}
+		return nil
+	})
 	for name, c := range map[string]store.Credential{
-		"agent without agent":   {Kind: store.CredentialAgent, Name: "x", Hash: h("x1")},
-		"agent with role":       {Kind: store.CredentialAgent, AgentID: fx.agents[0].ID, Role: store.RoleAdmin, Name: "x", Hash: h("x2")},
-		"operator without role": {Kind: store.CredentialOperator, Name: "x", Hash: h("x3")},
-		"operator with agent":   {Kind: store.CredentialOperator, Role: store.RoleAdmin, AgentID: fx.agents[0].ID, Name: "x", Hash: h("x4")},
-		"unknown kind":          {Kind: "robot", Name: "x", Hash: h("x5")},
-		"zero hash":             {Kind: store.CredentialOperator, Role: store.RoleAdmin, Name: "x"},
-		"unknown agent":         {Kind: store.CredentialAgent, AgentID: "agt_missing", Name: "x", Hash: h("x6")},
+		"agent with fleet scope":  {Kind: store.CredentialAgent, AgentID: fx.agents[0].ID, FleetID: fx.fleet.ID, Name: "x", Hash: h("x7")},
+		"operator, unknown fleet": {Kind: store.CredentialOperator, Role: store.RoleOperator, FleetID: "flt_missing", Name: "x", Hash: h("x8")},
+		"agent without agent":     {Kind: store.CredentialAgent, Name: "x", Hash: h("x1")},
+		"agent with role":         {Kind: store.CredentialAgent, AgentID: fx.agents[0].ID, Role: store.RoleAdmin, Name: "x", Hash: h("x2")},
+		"operator without role":   {Kind: store.CredentialOperator, Name: "x", Hash: h("x3")},
+		"operator with agent":     {Kind: store.CredentialOperator, Role: store.RoleAdmin, AgentID: fx.agents[0].ID, Name: "x", Hash: h("x4")},
+		"unknown kind":            {Kind: "robot", Name: "x", Hash: h("x5")},
+		"zero hash":               {Kind: store.CredentialOperator, Role: store.RoleAdmin, Name: "x"},
+		"unknown agent":           {Kind: store.CredentialAgent, AgentID: "agt_missing", Name: "x", Hash: h("x6")},
 	} {
 		err := s.Tx(ctx(), func(tx store.Tx) error { _, err := tx.CreateCredential(ctx(), c); return err })
 		if err == nil {
@@ -562,8 +596,8 @@ func testCredentials(t *testing.T, s store.Store) {
 		if err != nil {
 			return err
 		}
-		if len(ops) != 0 {
-			t.Errorf("revoked operator credential listed as usable")
+		if len(ops) != 1 || ops[0].ID != scoped.ID {
+			t.Errorf("usable operator credentials = %+v, want only the scoped one (the other is revoked)", ops)
 		}
 		return nil
 	})
