@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +67,19 @@ func TestDueByPolicy(t *testing.T) {
 	due, err = e.m.DueByPolicy(e.ctx, "")
 	if err != nil || len(due) != 1 || due[0].AgentID != loose {
 		t.Fatalf("after rotating busy: %v %s", err, mustJSON(due))
+	}
+
+	// A stored policy that does not hash as recorded holds up only its own agent: the
+	// error names it, and the others are still listed.
+	if err := e.st.Tx(e.ctx, func(tx store.Tx) error {
+		_, err := tx.PutPolicy(e.ctx, store.PutPolicyRequest{Level: store.LevelAgent, ScopeID: quiet, Name: "a",
+			Hash: "sha256:" + strings.Repeat("0", 64), Source: "version: 1\nname: a\n", Now: time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due, err = e.m.DueByPolicy(e.ctx, "")
+	if err == nil || !strings.Contains(err.Error(), quiet) || len(due) != 1 || due[0].AgentID != loose {
+		t.Fatalf("with a bad stored policy: %v %s", err, mustJSON(due))
 	}
 }
