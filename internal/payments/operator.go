@@ -38,6 +38,8 @@ type OperatorIdentity struct {
 	CredentialID string
 	Name         string
 	Role         store.Role
+	// FleetID, when set, scopes the credential to that fleet: see InScope.
+	FleetID string
 }
 
 func (o OperatorIdentity) actor() string { return audit.OperatorActor(o.CredentialID) }
@@ -62,7 +64,7 @@ func (s *Service) AuthenticateOperator(ctx context.Context, tokenText string) (O
 			!tok.Matches(credential.Hash(c.Hash)) {
 			return ErrUnauthenticated
 		}
-		id = OperatorIdentity{CredentialID: c.ID, Name: c.Name, Role: c.Role}
+		id = OperatorIdentity{CredentialID: c.ID, Name: c.Name, Role: c.Role, FleetID: c.FleetID}
 		return nil
 	})
 	switch {
@@ -99,6 +101,9 @@ type NewCredential struct {
 	Role store.Role
 	// ExpiresAt is when the credential stops working; zero means never.
 	ExpiresAt time.Time
+	// FleetID, when set, scopes the credential to that fleet (which must exist):
+	// it acts on nothing outside it. Empty: every fleet.
+	FleetID string
 }
 
 // IssuedCredential is a new credential and its token, shown this once: only its
@@ -109,8 +114,13 @@ type IssuedCredential struct {
 }
 
 // CreateOperatorCredential issues an operator credential (the caller has checked
-// that actor may: admin only) and records credential.created.
+// that actor may: admin only) and records credential.created. A fleet-scoped
+// actor is refused with ErrUnscopedOnly: a scoped credential never makes
+// credentials, so it cannot widen its own reach.
 func (s *Service) CreateOperatorCredential(ctx context.Context, actor OperatorIdentity, r NewCredential) (IssuedCredential, error) {
+	if err := actor.RequireUnscoped(); err != nil {
+		return IssuedCredential{}, err
+	}
 	if err := checkName("credential", r.Name); err != nil {
 		return IssuedCredential{}, err
 	}
@@ -123,6 +133,13 @@ func (s *Service) CreateOperatorCredential(ctx context.Context, actor OperatorId
 	}
 	var out IssuedCredential
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		if r.FleetID != "" {
+			if _, err := tx.Fleet(ctx, r.FleetID); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: fleet_id: fleet %s does not exist", ErrBadRequest, r.FleetID)
+			} else if err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = createOperator(ctx, tx, s.log, actor.actor(), r, now)
 		return err
@@ -137,7 +154,7 @@ func createOperator(ctx context.Context, tx store.Tx, log *audit.Log, actor stri
 		return IssuedCredential{}, err
 	}
 	c, err := tx.CreateCredential(ctx, store.Credential{
-		Kind: store.CredentialOperator, Role: r.Role, Name: r.Name, Hash: tok.Hash(), CreatedAt: now, ExpiresAt: r.ExpiresAt.UTC(),
+		Kind: store.CredentialOperator, Role: r.Role, FleetID: r.FleetID, Name: r.Name, Hash: tok.Hash(), CreatedAt: now, ExpiresAt: r.ExpiresAt.UTC(),
 	})
 	if err != nil {
 		tok.Wipe()
@@ -159,6 +176,9 @@ func credentialData(c store.Credential) map[string]any {
 	}
 	if c.AgentID != "" {
 		d["agent_id"] = c.AgentID
+	}
+	if c.FleetID != "" {
+		d["fleet_id"] = c.FleetID
 	}
 	if !c.ExpiresAt.IsZero() {
 		d["expires_at"] = c.ExpiresAt.Format(time.RFC3339Nano)
@@ -213,7 +233,11 @@ func (s *Service) OperatorCredentials(ctx context.Context) ([]store.Credential, 
 
 // RevokeCredential revokes an operator or agent credential and records
 // credential.revoked. Revoking a revoked credential changes and records nothing.
+// A fleet-scoped actor is refused with ErrUnscopedOnly.
 func (s *Service) RevokeCredential(ctx context.Context, actor OperatorIdentity, id string) (store.Credential, error) {
+	if err := actor.RequireUnscoped(); err != nil {
+		return store.Credential{}, err
+	}
 	var out store.Credential
 	err := s.store.Tx(ctx, func(tx store.Tx) error {
 		prev, err := tx.Credential(ctx, id)
@@ -272,8 +296,12 @@ func (s *Service) IssueAgentCredential(ctx context.Context, actor OperatorIdenti
 }
 
 // CreateFleet creates a fleet with the next unused fleet index (one more than the
-// highest so far) and records fleet.created. treasury is optional.
+// highest so far) and records fleet.created. treasury is optional. A
+// fleet-scoped actor is refused with ErrUnscopedOnly.
 func (s *Service) CreateFleet(ctx context.Context, actor OperatorIdentity, name, treasury string) (store.Fleet, error) {
+	if err := actor.RequireUnscoped(); err != nil {
+		return store.Fleet{}, err
+	}
 	if err := checkName("fleet", name); err != nil {
 		return store.Fleet{}, err
 	}
