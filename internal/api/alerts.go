@@ -33,7 +33,7 @@ type alertResponse struct {
 	Alert anomaly.AlertPayload `json:"alert"`
 }
 
-func (h *handler) alerts(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) alerts(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	q, e := query(r, "status", "agent_id", "limit")
 	if e != nil {
 		return 0, nil, e
@@ -52,6 +52,9 @@ func (h *handler) alerts(_ http.ResponseWriter, r *http.Request, _ payments.Oper
 		return 0, nil, e
 	}
 	if f.Limit, e = limitParam(q); e != nil {
+		return 0, nil, e
+	}
+	if f.FleetID, e = h.scopedFleetParam(r, op, ""); e != nil {
 		return 0, nil, e
 	}
 	if h.alertSvc == nil {
@@ -78,6 +81,9 @@ func (h *handler) ackAlert(_ http.ResponseWriter, r *http.Request, op payments.O
 	}
 	if h.alertSvc == nil {
 		return 0, nil, errAnomalyOff
+	}
+	if e := h.inScope(r, op, payments.ScopeAlert, id); e != nil {
+		return 0, nil, e
 	}
 	a, err := h.alertSvc.Ack(r.Context(), id, audit.OperatorActor(op.CredentialID))
 	if err != nil {

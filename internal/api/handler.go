@@ -62,6 +62,11 @@ type OperatorService interface {
 	Approval(ctx context.Context, id string) (payments.ApprovalView, error)
 	Vote(ctx context.Context, actor payments.OperatorIdentity, approvalID string, d store.VoteDecision) (payments.ApprovalView, error)
 	Authorizations(ctx context.Context, f store.AuthorizationFilter) ([]store.Authorization, error)
+
+	// InScope is nil when actor may act on the record (kind, id): always for an
+	// unscoped credential, for a fleet-scoped one only inside its fleet; else a
+	// not-found error, so other fleets stay invisible.
+	InScope(ctx context.Context, actor payments.OperatorIdentity, kind payments.ScopeKind, id string) error
 }
 
 // Config configures NewHandler.
@@ -274,11 +279,11 @@ func (h *handler) endpoints() map[Route]endpoint {
 		{http.MethodGet, "/v1/payments/{id}"}: h.agent(h.payment),
 
 		{http.MethodGet, "/v1/operator"}:                    h.operator(h.whoamiOperator, A, O, P, U),
-		{http.MethodPost, "/v1/credentials"}:                h.operator(h.createCredential, A),
-		{http.MethodGet, "/v1/credentials"}:                 h.operator(h.credentials, A),
-		{http.MethodPost, "/v1/credentials/{id}/revoke"}:    h.operator(h.revokeCredential, A),
+		{http.MethodPost, "/v1/credentials"}:                h.operator(unscoped(h.createCredential), A),
+		{http.MethodGet, "/v1/credentials"}:                 h.operator(unscoped(h.credentials), A),
+		{http.MethodPost, "/v1/credentials/{id}/revoke"}:    h.operator(unscoped(h.revokeCredential), A),
 		{http.MethodGet, "/v1/fleets"}:                      h.operator(h.fleets, A, O, U),
-		{http.MethodPost, "/v1/fleets"}:                     h.operator(h.createFleet, A, O),
+		{http.MethodPost, "/v1/fleets"}:                     h.operator(unscoped(h.createFleet), A, O),
 		{http.MethodGet, "/v1/fleets/{id}/groups"}:          h.operator(h.groups, A, O, U),
 		{http.MethodPost, "/v1/fleets/{id}/groups"}:         h.operator(h.createGroup, A, O),
 		{http.MethodPost, "/v1/agents"}:                     h.operator(h.provisionAgents, A, O),
@@ -300,9 +305,9 @@ func (h *handler) endpoints() map[Route]endpoint {
 		{http.MethodPost, "/v1/approvals/{id}/approve"}:     h.operator(h.vote(store.VoteApprove), A, P),
 		{http.MethodPost, "/v1/approvals/{id}/deny"}:        h.operator(h.vote(store.VoteDeny), A, P),
 		{http.MethodGet, "/v1/authorizations"}:              h.operator(h.authorizations, A, O, U),
-		{http.MethodGet, "/v1/audit/records"}:               h.operator(h.auditRecords, A, U),
-		{http.MethodGet, "/v1/audit/checkpoints"}:           h.operator(h.auditCheckpoints, A, U),
-		{http.MethodGet, "/v1/audit/key"}:                   h.operator(h.auditKeyAddress, A, U),
+		{http.MethodGet, "/v1/audit/records"}:               h.operator(unscoped(h.auditRecords), A, U),
+		{http.MethodGet, "/v1/audit/checkpoints"}:           h.operator(unscoped(h.auditCheckpoints), A, U),
+		{http.MethodGet, "/v1/audit/key"}:                   h.operator(unscoped(h.auditKeyAddress), A, U),
 	}
 }
 
@@ -464,6 +469,42 @@ func (h *handler) operator(f operatorFunc, roles ...store.Role) endpoint {
 		}
 		return f(w, r, op, st)
 	}}
+}
+
+// unscoped admits only a credential without a fleet scope: the route reaches
+// beyond one fleet (credentials, new fleets, the one audit chain of every
+// fleet). A scoped credential gets a 403 that names no other fleet.
+func unscoped(f operatorFunc) operatorFunc {
+	return func(w http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, st *reqState) (int, any, error) {
+		if err := op.RequireUnscoped(); err != nil {
+			return 0, nil, serviceError(err)
+		}
+		return f(w, r, op, st)
+	}
+}
+
+// inScope answers 404 when op is scoped to another fleet than the record's
+// (payments.Service.InScope is the check).
+func (h *handler) inScope(r *http.Request, op payments.OperatorIdentity, kind payments.ScopeKind, id string) *Error {
+	if !op.Scoped() {
+		return nil
+	}
+	if err := h.ops.InScope(r.Context(), op, kind, id); err != nil {
+		return serviceError(err)
+	}
+	return nil
+}
+
+// scopedFleetParam is the fleet a list is filtered to: op's own when scoped (a
+// requested fleet_id of another fleet is a 404), else the requested one.
+func (h *handler) scopedFleetParam(r *http.Request, op payments.OperatorIdentity, requested string) (string, *Error) {
+	if !op.Scoped() {
+		return requested, nil
+	}
+	if requested != "" && requested != op.FleetID {
+		return "", serviceError(&store.NotFoundError{Entity: "fleet", Key: requested})
+	}
+	return op.FleetID, nil
 }
 
 func joinRoles(roles []store.Role) string {

@@ -57,7 +57,7 @@ func lifecycleError(err error) *Error {
 	return serviceError(err)
 }
 
-func (h *handler) agentDeps(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, st *reqState) (int, any, error) {
+func (h *handler) agentDeps(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, st *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
@@ -66,6 +66,9 @@ func (h *handler) agentDeps(_ http.ResponseWriter, r *http.Request, _ payments.O
 		return 0, nil, e
 	}
 	st.agentID = id
+	if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+		return 0, nil, e
+	}
 	if h.lc == nil {
 		return 0, nil, errLifecycleOff
 	}
@@ -76,7 +79,7 @@ func (h *handler) agentDeps(_ http.ResponseWriter, r *http.Request, _ payments.O
 	return http.StatusOK, depsResponse{Deps: d}, nil
 }
 
-func (h *handler) agentJobs(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, st *reqState) (int, any, error) {
+func (h *handler) agentJobs(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, st *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
@@ -85,6 +88,9 @@ func (h *handler) agentJobs(_ http.ResponseWriter, r *http.Request, _ payments.O
 		return 0, nil, e
 	}
 	st.agentID = id
+	if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+		return 0, nil, e
+	}
 	if h.lc == nil {
 		return 0, nil, errLifecycleOff
 	}
@@ -110,6 +116,9 @@ func (h *handler) revokeAgent(w http.ResponseWriter, r *http.Request, op payment
 		return 0, nil, e
 	}
 	st.agentID = id
+	if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+		return 0, nil, e
+	}
 	var req revokeRequest
 	if e := h.body(w, r, &req, true); e != nil {
 		return 0, nil, e
@@ -131,6 +140,9 @@ func (h *handler) rotateAgent(w http.ResponseWriter, r *http.Request, op payment
 		return 0, nil, e
 	}
 	st.agentID = id
+	if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+		return 0, nil, e
+	}
 	var req rotateRequest
 	if e := h.body(w, r, &req, true); e != nil {
 		return 0, nil, e

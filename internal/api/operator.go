@@ -170,10 +170,11 @@ type operatorResponse struct {
 	CredentialID string `json:"credential_id"`
 	Name         string `json:"name"`
 	Role         string `json:"role"`
+	FleetID      string `json:"fleet_id,omitempty"`
 }
 
 func (h *handler) whoamiOperator(_ http.ResponseWriter, _ *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
-	return http.StatusOK, operatorResponse{CredentialID: op.CredentialID, Name: op.Name, Role: string(op.Role)}, nil
+	return http.StatusOK, operatorResponse{CredentialID: op.CredentialID, Name: op.Name, Role: string(op.Role), FleetID: op.FleetID}, nil
 }
 
 // Credentials.
@@ -182,6 +183,7 @@ type createCredentialRequest struct {
 	Name      string `json:"name"`
 	Role      string `json:"role"`
 	ExpiresAt string `json:"expires_at"`
+	FleetID   string `json:"fleet_id"`
 }
 
 // issuedResponse is a new credential with its token, sent this once.
@@ -237,7 +239,10 @@ func (h *handler) createCredential(w http.ResponseWriter, r *http.Request, op pa
 	if e != nil {
 		return 0, nil, e
 	}
-	ic, err := h.ops.CreateOperatorCredential(r.Context(), op, payments.NewCredential{Name: req.Name, Role: store.Role(req.Role), ExpiresAt: exp})
+	if req.FleetID != "" && !validID(req.FleetID) {
+		return 0, nil, badID("fleet")
+	}
+	ic, err := h.ops.CreateOperatorCredential(r.Context(), op, payments.NewCredential{Name: req.Name, Role: store.Role(req.Role), ExpiresAt: exp, FleetID: req.FleetID})
 	if err != nil {
 		return 0, nil, serviceError(err)
 	}
@@ -277,6 +282,9 @@ func (h *handler) issueAgentCredential(w http.ResponseWriter, r *http.Request, o
 		return 0, nil, e
 	}
 	st.agentID = id
+	if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+		return 0, nil, e
+	}
 	var req issueAgentCredentialRequest
 	if e := h.body(w, r, &req, true); e != nil {
 		return 0, nil, e
@@ -307,7 +315,7 @@ type fleetsResponse struct {
 	Fleets []fleetView `json:"fleets"`
 }
 
-func (h *handler) fleets(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) fleets(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
@@ -315,9 +323,11 @@ func (h *handler) fleets(_ http.ResponseWriter, r *http.Request, _ payments.Oper
 	if err != nil {
 		return 0, nil, serviceError(err)
 	}
-	out := make([]fleetView, len(fs))
-	for i, f := range fs {
-		out[i] = fleetOf(f)
+	out := make([]fleetView, 0, len(fs))
+	for _, f := range fs {
+		if !op.Scoped() || f.ID == op.FleetID {
+			out = append(out, fleetOf(f))
+		}
 	}
 	return http.StatusOK, fleetsResponse{Fleets: out}, nil
 }
@@ -354,12 +364,15 @@ type groupsResponse struct {
 	Groups []groupView `json:"groups"`
 }
 
-func (h *handler) groups(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) groups(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
 	id, e := pathID(r, "id", "fleet")
 	if e != nil {
+		return 0, nil, e
+	}
+	if e := h.inScope(r, op, payments.ScopeFleet, id); e != nil {
 		return 0, nil, e
 	}
 	gs, err := h.ops.Groups(r.Context(), id)
@@ -376,6 +389,9 @@ func (h *handler) groups(_ http.ResponseWriter, r *http.Request, _ payments.Oper
 func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	id, e := pathID(r, "id", "fleet")
 	if e != nil {
+		return 0, nil, e
+	}
+	if e := h.inScope(r, op, payments.ScopeFleet, id); e != nil {
 		return 0, nil, e
 	}
 	var req createGroupRequest
@@ -437,6 +453,9 @@ func (h *handler) provisionAgents(w http.ResponseWriter, r *http.Request, op pay
 	}
 	if req.GroupID != "" && !validID(req.GroupID) {
 		return 0, nil, badID("group")
+	}
+	if e := h.inScope(r, op, payments.ScopeFleet, req.FleetID); e != nil {
+		return 0, nil, e
 	}
 	if len(req.Agents) == 0 || len(req.Agents) > payments.MaxBatch {
 		return 0, nil, badRequest(fmt.Sprintf("agents must list 1 to %d agents, not %d", payments.MaxBatch, len(req.Agents)), nil)
@@ -507,7 +526,7 @@ func validAgentStatus(s store.AgentStatus) bool {
 	return s == store.AgentActive || s == store.AgentFrozen || s == store.AgentRevoked || s == store.AgentRetired
 }
 
-func (h *handler) agents(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) agents(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	q, e := query(r, "fleet_id", "group_id", "status", "after", "limit")
 	if e != nil {
 		return 0, nil, e
@@ -520,6 +539,9 @@ func (h *handler) agents(_ http.ResponseWriter, r *http.Request, _ payments.Oper
 		if *p.dst, e = idParam(q, p.name); e != nil {
 			return 0, nil, e
 		}
+	}
+	if f.FleetID, e = h.scopedFleetParam(r, op, f.FleetID); e != nil {
+		return 0, nil, e
 	}
 	if s := store.AgentStatus(q.Get("status")); s != "" {
 		if !validAgentStatus(s) {
@@ -559,7 +581,7 @@ type agentResponseOp struct {
 	Agent agentView `json:"agent"`
 }
 
-func (h *handler) agentDetail(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, st *reqState) (int, any, error) {
+func (h *handler) agentDetail(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, st *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
@@ -568,6 +590,9 @@ func (h *handler) agentDetail(_ http.ResponseWriter, r *http.Request, _ payments
 		return 0, nil, e
 	}
 	st.agentID = id
+	if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+		return 0, nil, e
+	}
 	d, err := h.ops.AgentDetail(r.Context(), id)
 	if err != nil {
 		return 0, nil, serviceError(err)
@@ -592,6 +617,9 @@ func (h *handler) setAgentStatus(status store.AgentStatus) operatorFunc {
 			return 0, nil, e
 		}
 		st.agentID = id
+		if e := h.inScope(r, op, payments.ScopeAgent, id); e != nil {
+			return 0, nil, e
+		}
 		a, err := h.ops.SetAgentStatus(r.Context(), op, id, status)
 		if err != nil {
 			return 0, nil, serviceError(err)
@@ -632,6 +660,9 @@ func (h *handler) applyPolicy(w http.ResponseWriter, r *http.Request, op payment
 	if e != nil {
 		return 0, nil, e
 	}
+	if e := h.inScope(r, op, payments.ScopeOfLevel(level), scope); e != nil {
+		return 0, nil, e
+	}
 	var req applyPolicyRequest
 	if e := h.body(w, r, &req, false); e != nil {
 		return 0, nil, e
@@ -649,12 +680,15 @@ func (h *handler) applyPolicy(w http.ResponseWriter, r *http.Request, op payment
 	return http.StatusOK, applyPolicyResponse{Policy: policyOf(rec), Changed: changed}, nil
 }
 
-func (h *handler) policies(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) policies(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
 	level, scope, e := policyScope(r)
 	if e != nil {
+		return 0, nil, e
+	}
+	if e := h.inScope(r, op, payments.ScopeOfLevel(level), scope); e != nil {
 		return 0, nil, e
 	}
 	active, versions, err := h.ops.Policies(r.Context(), level, scope)
@@ -686,7 +720,7 @@ func validApprovalStatus(s store.ApprovalStatus) bool {
 	return s == store.ApprovalPending || s == store.ApprovalApproved || s == store.ApprovalDenied || s == store.ApprovalExpired
 }
 
-func (h *handler) approvals(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) approvals(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	q, e := query(r, "status", "approver", "limit")
 	if e != nil {
 		return 0, nil, e
@@ -710,23 +744,35 @@ func (h *handler) approvals(_ http.ResponseWriter, r *http.Request, _ payments.O
 	if e != nil {
 		return 0, nil, e
 	}
-	vs, err := h.ops.Approvals(r.Context(), status, approver, limit)
+	ask := limit
+	if op.Scoped() {
+		ask = 0 // every one, then only the scope's, up to limit
+	}
+	vs, err := h.ops.Approvals(r.Context(), status, approver, ask)
 	if err != nil {
 		return 0, nil, serviceError(err)
 	}
-	out := make([]approvalView, len(vs))
-	for i, v := range vs {
-		out[i] = approvalOf(v)
+	out := make([]approvalView, 0, min(len(vs), limit))
+	for _, v := range vs {
+		if len(out) == limit {
+			break
+		}
+		if !op.Scoped() || v.Authorization.FleetID == op.FleetID {
+			out = append(out, approvalOf(v))
+		}
 	}
 	return http.StatusOK, approvalsResponse{Approvals: out}, nil
 }
 
-func (h *handler) approval(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, st *reqState) (int, any, error) {
+func (h *handler) approval(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, st *reqState) (int, any, error) {
 	if _, e := query(r); e != nil {
 		return 0, nil, e
 	}
 	id, e := pathID(r, "id", "approval")
 	if e != nil {
+		return 0, nil, e
+	}
+	if e := h.inScope(r, op, payments.ScopeApproval, id); e != nil {
 		return 0, nil, e
 	}
 	v, err := h.ops.Approval(r.Context(), id)
@@ -743,6 +789,9 @@ func (h *handler) vote(d store.VoteDecision) operatorFunc {
 	return func(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, st *reqState) (int, any, error) {
 		id, e := pathID(r, "id", "approval")
 		if e != nil {
+			return 0, nil, e
+		}
+		if e := h.inScope(r, op, payments.ScopeApproval, id); e != nil {
 			return 0, nil, e
 		}
 		v, err := h.ops.Vote(r.Context(), op, id, d)
@@ -770,7 +819,7 @@ func validAuthStatus(s store.AuthStatus) bool {
 	return false
 }
 
-func (h *handler) authorizations(_ http.ResponseWriter, r *http.Request, _ payments.OperatorIdentity, _ *reqState) (int, any, error) {
+func (h *handler) authorizations(_ http.ResponseWriter, r *http.Request, op payments.OperatorIdentity, _ *reqState) (int, any, error) {
 	q, e := query(r, "agent_id", "fleet_id", "status", "after", "limit")
 	if e != nil {
 		return 0, nil, e
@@ -783,6 +832,9 @@ func (h *handler) authorizations(_ http.ResponseWriter, r *http.Request, _ payme
 		if *p.dst, e = idParam(q, p.name); e != nil {
 			return 0, nil, e
 		}
+	}
+	if f.FleetID, e = h.scopedFleetParam(r, op, f.FleetID); e != nil {
+		return 0, nil, e
 	}
 	if s := q.Get("status"); s != "" {
 		for _, part := range strings.Split(s, ",") {

@@ -28,6 +28,7 @@ type credentialView struct {
 	Kind       string `json:"kind"`
 	AgentID    string `json:"agent_id,omitempty"`
 	Role       string `json:"role,omitempty"`
+	FleetID    string `json:"fleet_id,omitempty"`
 	Name       string `json:"name"`
 	CreatedAt  string `json:"created_at"`
 	ExpiresAt  string `json:"expires_at,omitempty"`
@@ -36,7 +37,7 @@ type credentialView struct {
 }
 
 func credentialOf(c store.Credential) credentialView {
-	return credentialView{ID: c.ID, Kind: string(c.Kind), AgentID: c.AgentID, Role: string(c.Role), Name: c.Name,
+	return credentialView{ID: c.ID, Kind: string(c.Kind), AgentID: c.AgentID, Role: string(c.Role), FleetID: c.FleetID, Name: c.Name,
 		CreatedAt: timeText(c.CreatedAt), ExpiresAt: optTime(c.ExpiresAt), RevokedAt: optTime(c.RevokedAt),
 		LastUsedAt: optTime(c.LastUsedAt)}
 }
