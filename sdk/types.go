@@ -62,14 +62,18 @@ type OperatorIdentity struct {
 	CredentialID string `json:"credential_id"`
 	Name         string `json:"name"`
 	Role         string `json:"role"`
+	// FleetID is the fleet the credential is scoped to; empty: every fleet.
+	FleetID string `json:"fleet_id,omitempty"`
 }
 
 // Credential is a credential as the API shows it: never its token or hash.
 type Credential struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	AgentID    string     `json:"agent_id,omitempty"`
-	Role       string     `json:"role,omitempty"`
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	AgentID string `json:"agent_id,omitempty"`
+	Role    string `json:"role,omitempty"`
+	// FleetID is the fleet an operator credential is scoped to; empty: every fleet.
+	FleetID    string     `json:"fleet_id,omitempty"`
 	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
@@ -90,6 +94,10 @@ type NewCredential struct {
 	Role string `json:"role"`
 	// ExpiresAt is when the credential stops working; nil means never.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// FleetID scopes the credential to one fleet: it then acts only on that
+	// fleet's records, and the API answers 404 for any other fleet's. Empty:
+	// every fleet. Only an unscoped admin may create credentials.
+	FleetID string `json:"fleet_id,omitempty"`
 }
 
 // Fleet is a fleet of agents; Index is its BIP-44 account level.
