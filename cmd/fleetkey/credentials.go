@@ -15,14 +15,17 @@ func init() {
 	)
 }
 
-const credentialHelp = `usage: fleetkey credential create --name N --role R [--expires 720h] --token-out FILE
+const credentialHelp = `usage: fleetkey credential create --name N --role R [--fleet ID] [--expires 720h] --token-out FILE
        fleetkey credential list [--json]
        fleetkey credential revoke ID
 
 create  issues an operator credential; its token is written to a new file (mode 0600, never
         over an existing file) and shown nowhere else. Roles: admin (everything), operator
         (fleets, groups, agents, policies), approver (votes on approvals; its --name must be
-        one a policy lists as approver), auditor (reads, audit log).
+        one a policy lists as approver), auditor (reads, audit log). --fleet scopes it to one
+        fleet: it acts only on that fleet's groups, agents, policies, approvals, payments and
+        alerts; other fleets' records answer 404 as if absent; it may not create fleets or
+        credentials or read the audit log (one chain across every fleet).
 list    lists operator credentials (never a token or its hash).
 revoke  revokes a credential at once: an operator's (ids from "credential list") or an
         agent's (ids from "agent show ID").
@@ -38,11 +41,12 @@ func runCredential(env *cliEnv, args []string) error {
 }
 
 func runCredentialCreate(env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "credential create", "--name N --role R [--expires D] --token-out FILE", "Issue an operator credential.")
+	fs := newFlagSet(env, "credential create", "--name N --role R [--fleet ID] [--expires D] --token-out FILE", "Issue an operator credential.")
 	cf := addClientFlags(fs)
 	name := fs.String("name", "", "the operator's name (approvers: as policies list them; required)")
 	role := fs.String("role", "", "admin, operator, approver or auditor (required)")
 	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
+	fleet := fs.String("fleet", "", "scope the credential to this fleet id (default: every fleet)")
 	tokenOut := fs.String("token-out", "", "write the token to this new file (mode 0600; required)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseArgs(env, fs, args)
@@ -74,7 +78,7 @@ func runCredentialCreate(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := sdk.NewCredential{Name: *name, Role: *role}
+	req := sdk.NewCredential{Name: *name, Role: *role, FleetID: *fleet}
 	if *expires > 0 {
 		t := time.Now().Add(*expires).UTC().Truncate(time.Second)
 		req.ExpiresAt = &t
@@ -90,18 +94,26 @@ func runCredentialCreate(env *cliEnv, args []string) error {
 	if *asJSON {
 		return printJSON(env.stdout, map[string]any{"credential": ic.Credential, "token_file": *tokenOut})
 	}
-	fmt.Fprintf(env.stdout, "credential %s (%s, role %s); token written to %s (expires %s)\n",
-		ic.Credential.ID, ic.Credential.Name, ic.Credential.Role, *tokenOut, timeOrDash(ic.Credential.ExpiresAt))
+	scope := "every fleet"
+	if ic.Credential.FleetID != "" {
+		scope = "scoped to fleet " + ic.Credential.FleetID
+	}
+	fmt.Fprintf(env.stdout, "credential %s (%s, role %s, %s); token written to %s (expires %s)\n",
+		ic.Credential.ID, ic.Credential.Name, ic.Credential.Role, scope, *tokenOut, timeOrDash(ic.Credential.ExpiresAt))
 	return nil
 }
 
 func credentialTable(env *cliEnv, cs []sdk.Credential) error {
 	rows := make([][]string, len(cs))
 	for i, c := range cs {
-		rows[i] = []string{c.ID, c.Kind, c.Name, c.Role, c.CreatedAt.UTC().Format(time.RFC3339),
+		fleet := c.FleetID
+		if fleet == "" {
+			fleet = "-"
+		}
+		rows[i] = []string{c.ID, c.Kind, c.Name, c.Role, fleet, c.CreatedAt.UTC().Format(time.RFC3339),
 			timeOrDash(c.ExpiresAt), timeOrDash(c.RevokedAt), timeOrDash(c.LastUsedAt)}
 	}
-	return table(env.stdout, "ID\tKIND\tNAME\tROLE\tCREATED\tEXPIRES\tREVOKED\tLAST USED", rows)
+	return table(env.stdout, "ID\tKIND\tNAME\tROLE\tFLEET\tCREATED\tEXPIRES\tREVOKED\tLAST USED", rows)
 }
 
 func runCredentialList(env *cliEnv, args []string) error {
