@@ -108,3 +108,53 @@ func TestSecondRuntimeOverHTTP(t *testing.T) {
 		t.Fatalf("alerts %+v", list.Alerts)
 	}
 }
+
+// TestAlertRoutesFleetScoped: an alert of fleet A is listed to a credential
+// scoped to fleet A, absent for one scoped to fleet B, whose ack of it is a 404
+// that leaves it open.
+func TestAlertRoutesFleetScoped(t *testing.T) {
+	e := newOpEnv(t)
+	ctx := context.Background()
+	det, err := anomaly.New(ctx, anomaly.Config{Store: e.Store, Audit: e.Audit, FlushEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close(ctx)
+	svc, err := payments.New(payments.Config{Store: e.Store, Keys: e.Vault, Registry: e.Registry, Audit: e.Audit, Detector: det})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(NewHandler(Config{Payments: svc, Operators: svc, Audit: e.Store, AuditKey: testAuditKey, Alerts: det}))
+	defer e.srv.Close()
+	fleetB, err := svc.CreateFleet(ctx, payments.OperatorIdentity{CredentialID: "test", Role: store.RoleAdmin}, "fleet-b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoped := func(fleetID string) string {
+		var ic issuedResponse
+		e.ok(201, "POST", "/v1/credentials", e.admin, jsonBody(t, map[string]any{"name": "s-" + e.unique(), "role": "operator", "fleet_id": fleetID}), &ic)
+		return "Bearer " + ic.Token
+	}
+	inA, inB := scoped(e.Fleet.ID), scoped(fleetB.ID)
+
+	a := e.agents[0]
+	for _, key := range []string{"r1", "r2", "r3"} {
+		e.pay(a, payBody(t, key, "10000"))
+	}
+	var list alertsResponse
+	e.ok(200, "GET", "/v1/alerts", inA, nil, &list)
+	if len(list.Alerts) != 1 || list.Alerts[0].AgentID != a.Agent.ID {
+		t.Fatalf("fleet A's alerts to its scoped credential: %+v", list.Alerts)
+	}
+	id := list.Alerts[0].ID
+	e.ok(200, "GET", "/v1/alerts?status=all", inB, nil, &list)
+	if len(list.Alerts) != 0 {
+		t.Errorf("fleet A's alerts to fleet B's credential: %+v", list.Alerts)
+	}
+	e.ok(404, "POST", "/v1/alerts/"+id+"/ack", inB, nil, nil)
+	e.ok(200, "GET", "/v1/alerts", inA, nil, &list)
+	if len(list.Alerts) != 1 || list.Alerts[0].Status != "open" {
+		t.Errorf("after fleet B's ack: %+v", list.Alerts)
+	}
+	e.ok(200, "POST", "/v1/alerts/"+id+"/ack", inA, nil, nil)
+}
