@@ -86,7 +86,7 @@ func Verify(ctx context.Context, r Reader, trusted common.Address) (Report, erro
 			return err
 		}
 		if len(cps) > 0 && trusted == (common.Address{}) {
-			return errors.New("audit: verify: the chain has checkpoints but no trusted signer was given")
+			return errors.New("the chain has checkpoints but no trusted signer was given")
 		}
 		v := verifier{cps: cps, trusted: trusted, rep: &rep}
 		var (
