@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -58,6 +59,10 @@ type Job struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	FinishedAt time.Time // zero while running
+	// LeaseOwner is the process (a lifecycle Manager's random id) that runs the
+	// job's steps until LeaseUntil; empty when none does (see JobWriter.LeaseJob).
+	LeaseOwner string
+	LeaseUntil time.Time
 }
 
 // JobFilter selects jobs, oldest first; zero fields do not filter.
@@ -85,4 +90,28 @@ type JobWriter interface {
 	// its kind, agent and params never change. A done job cannot change again
 	// (*StateError).
 	UpdateJob(ctx context.Context, j Job) (Job, error)
+	// LeaseJob takes or renews the lease on a running job for owner until until,
+	// in one statement: it succeeds when the job has no lease, its lease ended
+	// before now, or owner already holds it. A lease another owner holds past now
+	// is refused with a *LeaseError (matching ErrConflict); a done job with a
+	// *StateError; an unknown one with ErrNotFound.
+	LeaseJob(ctx context.Context, id, owner string, now, until time.Time) (Job, error)
+	// ReleaseJob clears owner's lease on the job (running or done). A lease owner
+	// does not hold (taken over after it expired) is left as it is.
+	ReleaseJob(ctx context.Context, id, owner string) error
 }
+
+// LeaseError says that another process holds a job's lease. It matches
+// ErrConflict.
+type LeaseError struct {
+	JobID string
+	Owner string
+	Until time.Time
+}
+
+func (e *LeaseError) Error() string {
+	return fmt.Sprintf("store: job %s is leased by %s until %s", e.JobID, e.Owner, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Is reports whether target is ErrConflict.
+func (e *LeaseError) Is(target error) bool { return target == ErrConflict }

@@ -16,10 +16,19 @@ import (
 
 const jobCols = `id, kind, agent_id, status, params, steps, error, created_at, updated_at, finished_at`
 
+// jobRead is what reads of a job select: its columns and its lease.
+const jobRead = jobCols + `, lease_owner, lease_until`
+
 var (
-	qJob    = q(`SELECT ` + jobCols + ` FROM jobs WHERE id = ?`)
+	qJob    = q(`SELECT ` + jobRead + ` FROM jobs WHERE id = ?`)
 	qJobIns = q(`INSERT INTO jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qJobUpd = q(`UPDATE jobs SET status = ?, steps = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
+	// qJobLease takes the lease in one statement, so two processes racing for it
+	// cannot both win: the row lock (PostgreSQL) or the write lock (SQLite) orders
+	// them, and the second sees the first's lease.
+	qJobLease = q(`UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? AND status = 'running'
+		AND (lease_owner IS NULL OR lease_until < ? OR lease_owner = ?)`)
+	qJobRelease = q(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`)
 )
 
 var (
@@ -35,8 +44,11 @@ func scanJob(s scanner) (store.Job, error) {
 		errText    sql.NullString
 		ca, ua     int64
 		finishedAt sql.NullInt64
+		leaseOwner sql.NullString
+		leaseUntil sql.NullInt64
 	)
-	if err := s.Scan(&j.ID, &j.Kind, &j.AgentID, &j.Status, &params, &steps, &errText, &ca, &ua, &finishedAt); err != nil {
+	if err := s.Scan(&j.ID, &j.Kind, &j.AgentID, &j.Status, &params, &steps, &errText, &ca, &ua, &finishedAt,
+		&leaseOwner, &leaseUntil); err != nil {
 		return j, err
 	}
 	if len(params) > 0 {
@@ -47,6 +59,7 @@ func scanJob(s scanner) (store.Job, error) {
 	}
 	j.Error = errText.String
 	j.CreatedAt, j.UpdatedAt, j.FinishedAt = fromNSReq(ca), fromNSReq(ua), fromNS(finishedAt)
+	j.LeaseOwner, j.LeaseUntil = leaseOwner.String, fromNS(leaseUntil)
 	return j, nil
 }
 
@@ -68,7 +81,7 @@ func (t *tx) Jobs(ctx context.Context, f store.JobFilter) ([]store.Job, error) {
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
 	}
-	query := `SELECT ` + jobCols + ` FROM jobs`
+	query := `SELECT ` + jobRead + ` FROM jobs`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -161,5 +174,41 @@ func (t *tx) UpdateJob(ctx context.Context, j store.Job) (store.Job, error) {
 		return store.Job{}, err
 	}
 	j.Kind, j.AgentID, j.Params, j.CreatedAt = old.Kind, old.AgentID, old.Params, old.CreatedAt
+	j.LeaseOwner, j.LeaseUntil = old.LeaseOwner, old.LeaseUntil
 	return j, nil
+}
+
+func (t *tx) LeaseJob(ctx context.Context, id, owner string, now, until time.Time) (store.Job, error) {
+	if owner == "" {
+		return store.Job{}, errors.New("sqlite: job lease has no owner")
+	}
+	if !until.After(now) {
+		return store.Job{}, fmt.Errorf("sqlite: job lease until %s is not after now (%s)", until, now)
+	}
+	res, err := t.exec(ctx, qJobLease, owner, nsReq(until), id, nsReq(now), owner)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: lease job: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Job{}, fmt.Errorf("sqlite: lease job: %w", err)
+	}
+	j, err := t.Job(ctx, id)
+	if err != nil {
+		return store.Job{}, err
+	}
+	if n == 1 {
+		return j, nil
+	}
+	if j.Status != store.JobRunning {
+		return store.Job{}, &store.StateError{Entity: "job", ID: id, Status: string(j.Status), Op: "lease"}
+	}
+	return store.Job{}, &store.LeaseError{JobID: id, Owner: j.LeaseOwner, Until: j.LeaseUntil}
+}
+
+func (t *tx) ReleaseJob(ctx context.Context, id, owner string) error {
+	if _, err := t.exec(ctx, qJobRelease, id, owner); err != nil {
+		return fmt.Errorf("sqlite: release job: %w", err)
+	}
+	return nil
 }

@@ -115,6 +115,94 @@ func testJobs(t *testing.T, s store.Store) {
 		return err
 	})
 	wantErr(t, err, store.ErrNotFound)
+
+	testJobLease(t, s, j, other)
+}
+
+// testJobLease checks JobWriter.LeaseJob and ReleaseJob on a running job (other)
+// and a done one (done).
+func testJobLease(t *testing.T, s store.Store, done, other store.Job) {
+	jobs := func(tx store.Tx) store.JobWriter { return tx.(store.JobWriter) }
+	lease := func(owner string, now time.Time) (store.Job, error) {
+		var got store.Job
+		err := s.Tx(ctx(), func(tx store.Tx) error {
+			var err error
+			got, err = jobs(tx).LeaseJob(ctx(), other.ID, owner, now, now.Add(30*time.Second))
+			return err
+		})
+		return got, err
+	}
+	got, err := lease("mgr_a", t0)
+	if err != nil || got.LeaseOwner != "mgr_a" || !got.LeaseUntil.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("first lease = %+v, %v", got, err)
+	}
+	// Held by another until it ends: refused, naming the holder and the end.
+	_, err = lease("mgr_b", t0.Add(10*time.Second))
+	wantErr(t, err, store.ErrConflict)
+	var le *store.LeaseError
+	if !errors.As(err, &le) || le.JobID != other.ID || le.Owner != "mgr_a" || !le.Until.Equal(t0.Add(30*time.Second)) {
+		t.Errorf("lease held by another: %v, want a LeaseError naming mgr_a", err)
+	}
+	// The holder renews it; the job's steps can be written meanwhile without losing it.
+	if got, err = lease("mgr_a", t0.Add(20*time.Second)); err != nil || !got.LeaseUntil.Equal(t0.Add(50*time.Second)) {
+		t.Fatalf("renewal = %+v, %v", got, err)
+	}
+	write(t, s, func(tx store.Tx) error {
+		u := got
+		u.Error, u.UpdatedAt = "step key: again", t0.Add(21*time.Second)
+		_, err := jobs(tx).UpdateJob(ctx(), u)
+		return err
+	})
+	read(t, s, func(rt store.ReadTx) error {
+		j, err := rt.(store.JobReader).Job(ctx(), other.ID)
+		if err == nil && (j.LeaseOwner != "mgr_a" || !j.LeaseUntil.Equal(t0.Add(50*time.Second))) {
+			t.Errorf("lease after UpdateJob = %q until %v", j.LeaseOwner, j.LeaseUntil)
+		}
+		return err
+	})
+	// Expired (its holder crashed): taken over.
+	if got, err = lease("mgr_b", t0.Add(51*time.Second)); err != nil || got.LeaseOwner != "mgr_b" {
+		t.Fatalf("taking over an expired lease = %+v, %v", got, err)
+	}
+	// The old holder's release leaves the new holder's lease alone; the holder's clears it.
+	write(t, s, func(tx store.Tx) error { return jobs(tx).ReleaseJob(ctx(), other.ID, "mgr_a") })
+	if _, err = lease("mgr_c", t0.Add(52*time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("lease after a stale release: %v, want ErrConflict", err)
+	}
+	write(t, s, func(tx store.Tx) error { return jobs(tx).ReleaseJob(ctx(), other.ID, "mgr_b") })
+	read(t, s, func(rt store.ReadTx) error {
+		j, err := rt.(store.JobReader).Job(ctx(), other.ID)
+		if err == nil && (j.LeaseOwner != "" || !j.LeaseUntil.IsZero()) {
+			t.Errorf("released lease = %q until %v", j.LeaseOwner, j.LeaseUntil)
+		}
+		return err
+	})
+	if _, err = lease("mgr_c", t0.Add(53*time.Second)); err != nil {
+		t.Errorf("lease after release: %v", err)
+	}
+	// A done job, an unknown job, no owner and an empty period are refused.
+	err = s.Tx(ctx(), func(tx store.Tx) error {
+		_, err := jobs(tx).LeaseJob(ctx(), done.ID, "mgr_a", t0, t0.Add(time.Minute))
+		return err
+	})
+	wantErr(t, err, store.ErrState)
+	err = s.Tx(ctx(), func(tx store.Tx) error {
+		_, err := jobs(tx).LeaseJob(ctx(), "job_missing", "mgr_a", t0, t0.Add(time.Minute))
+		return err
+	})
+	wantErr(t, err, store.ErrNotFound)
+	for _, bad := range []struct {
+		owner      string
+		now, until time.Time
+	}{{"", t0, t0.Add(time.Minute)}, {"mgr_a", t0, t0}} {
+		err = s.Tx(ctx(), func(tx store.Tx) error {
+			_, err := jobs(tx).LeaseJob(ctx(), other.ID, bad.owner, bad.now, bad.until)
+			return err
+		})
+		if err == nil {
+			t.Errorf("LeaseJob(%q, %v, %v) succeeded", bad.owner, bad.now, bad.until)
+		}
+	}
 }
 
 // RunJobs runs the conformance tests of lifecycle jobs (store.JobWriter) against a
