@@ -166,6 +166,16 @@ func (m *Manager) runJob(ctx context.Context, job store.Job, actor string, steps
 		return nil, fmt.Errorf("%w: job %s is running now in this process", ErrBusy, job.ID)
 	}
 	defer m.running.Delete(job.AgentID)
+	// Another process may have run steps since job was read: run from the state
+	// the lease is taken on.
+	job, ctx, release, err := m.lease(ctx, job.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if m.leased != nil {
+		m.leased(job.ID)
+	}
 	js := &jobState{m: m, job: job, actor: actor}
 	for i, st := range steps {
 		if job.Steps[i].Name != st.name {
@@ -216,7 +226,7 @@ func (m *Manager) runJob(ctx context.Context, job store.Job, actor string, steps
 			return reportOf(js.job), errInjected
 		}
 	}
-	err := m.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+	err = m.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		js.job.Status, js.job.Error, js.job.UpdatedAt = store.JobDone, "", m.clock()
 		j, err := tx.(store.JobWriter).UpdateJob(ctx, js.job)
 		if err != nil {
@@ -233,6 +243,84 @@ func (m *Manager) runJob(ctx context.Context, job store.Job, actor string, steps
 	return reportOf(js.job), nil
 }
 
+// A job's lease lasts leaseTTL and is renewed every leaseRenew while its steps
+// run, so a crashed process holds up its job for at most leaseTTL.
+const (
+	leaseTTL   = 30 * time.Second
+	leaseRenew = 10 * time.Second
+)
+
+// takeLease takes or renews this Manager's lease on a running job, in one
+// transaction, and returns the job as stored. A lease another process holds is
+// ErrBusy.
+func (m *Manager) takeLease(ctx context.Context, jobID string) (store.Job, error) {
+	now := m.clock()
+	var j store.Job
+	err := m.cfg.Store.Tx(ctx, func(tx store.Tx) error {
+		jw, ok := tx.(store.JobWriter)
+		if !ok {
+			return ErrNoJobs
+		}
+		var err error
+		j, err = jw.LeaseJob(ctx, jobID, m.owner, now, now.Add(leaseTTL))
+		return err
+	})
+	if le := (*store.LeaseError)(nil); errors.As(err, &le) {
+		return store.Job{}, fmt.Errorf("%w: job %s is running in another process until %s", ErrBusy, jobID, le.Until.UTC().Format(time.RFC3339))
+	}
+	return j, err
+}
+
+// lease takes the job's lease and keeps renewing it until release is called;
+// the returned context ends when the lease is lost (taken over after this
+// process failed to renew it in time, or the job ended elsewhere), so that no
+// step runs without it. release stops the renewal and clears the lease.
+func (m *Manager) lease(ctx context.Context, jobID string) (store.Job, context.Context, func(), error) {
+	job, err := m.takeLease(ctx, jobID)
+	if err != nil {
+		return store.Job{}, ctx, nil, err
+	}
+	until := job.LeaseUntil
+	lctx, cancel := context.WithCancelCause(ctx)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(leaseRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+			j, err := m.takeLease(lctx, jobID)
+			if err == nil {
+				until = j.LeaseUntil
+				continue
+			}
+			// A database hiccup is retried at the next tick while the lease still
+			// holds; a lease held by another, or running out, stops the job.
+			if errors.Is(err, ErrBusy) || errors.Is(err, store.ErrState) || !m.clock().Add(leaseRenew).Before(until) {
+				cancel(fmt.Errorf("lifecycle: job %s: lease lost: %w", jobID, err))
+				return
+			}
+		}
+	}()
+	release := func() {
+		close(stop)
+		<-stopped
+		cancel(nil)
+		// Cleared with a fresh context: the caller's may be what ended.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer rcancel()
+		// A lease left behind (database down) expires by itself after leaseTTL.
+		_ = m.cfg.Store.Tx(rctx, func(tx store.Tx) error { return tx.(store.JobWriter).ReleaseJob(rctx, jobID, m.owner) })
+	}
+	return job, lctx, release, nil
+}
+
 func (m *Manager) stepDone(ctx context.Context, tx store.Tx, js *jobState) error {
 	js.res.Pending = nil
 	if err := js.saveIn(ctx, tx, store.StepDone, ""); err != nil {
@@ -247,6 +335,9 @@ func (m *Manager) stepDone(ctx context.Context, tx store.Tx, js *jobState) error
 // failStep records the step's failure (its actions so far stay recorded) and
 // returns the report with the error. The job stays running: the next call resumes.
 func (m *Manager) failStep(ctx context.Context, js *jobState, cause error) (*Report, error) {
+	if c := context.Cause(ctx); c != nil && errors.Is(cause, context.Canceled) && !errors.Is(c, context.Canceled) {
+		cause = fmt.Errorf("%w: %w", cause, c) // say why: the lease was lost
+	}
 	msg := cause.Error()
 	// Recorded with a fresh context: the caller's may be what ended.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

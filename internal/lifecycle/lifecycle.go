@@ -35,7 +35,9 @@ var (
 	ErrNoChain = errors.New("lifecycle: no chain configured")
 	// ErrNoJobs: the store does not keep lifecycle jobs (store.JobWriter).
 	ErrNoJobs = errors.New("lifecycle: store keeps no lifecycle jobs")
-	// ErrBusy: another kind of job is running for the agent.
+	// ErrBusy: another job is running for the agent, or this job is running now,
+	// in this process or in another one on the same database (which holds its
+	// lease).
 	ErrBusy = errors.New("lifecycle: another job is running for the agent")
 )
 
@@ -91,6 +93,12 @@ type Manager struct {
 	// policies caches compiled policies by content hash (see DueByPolicy).
 	policies sync.Map // hash → *policy.Policy
 
+	// owner is this Manager's id in the job leases it takes (random per Manager,
+	// so per process), so that two processes never run one job's steps at once.
+	owner string
+	// leased, set by tests, is called once a job's lease is taken, before its steps.
+	leased func(jobID string)
+
 	// failAfter, set by tests, makes a job fail right after the named step is
 	// recorded done, as a crash there would.
 	failAfter string
@@ -122,7 +130,7 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle: token abi: %w", err)
 	}
-	m := &Manager{cfg: cfg, now: now, token: tok}
+	m := &Manager{cfg: cfg, now: now, token: tok, owner: store.NewID("mgr")}
 	for _, a := range cfg.Registry.Assets() {
 		if id, err := x402.EVMChainID(a.Network); err == nil && cfg.ChainID != 0 && id == cfg.ChainID {
 			m.assets = append(m.assets, a)

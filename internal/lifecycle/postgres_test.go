@@ -17,6 +17,18 @@ import (
 // a second replica on the same database refuses the revoked agent's payment. It needs
 // FLEETKEY_TEST_POSTGRES and skips without it.
 func TestRevokeOnPostgres(t *testing.T) {
+	checkRevoke(t, newEnvOn(t, postgresOpener(t)))
+}
+
+// TestLeaseOnPostgres is TestLeaseTwoProcesses with two replicas on PostgreSQL.
+func TestLeaseOnPostgres(t *testing.T) {
+	checkLease(t, newEnvOn(t, postgresOpener(t)))
+}
+
+// postgresOpener returns a function that opens one more replica on a fresh schema
+// of FLEETKEY_TEST_POSTGRES (dropped at the end), and skips the test without it.
+func postgresOpener(t *testing.T) func() store.Store {
+	t.Helper()
 	raw := os.Getenv("FLEETKEY_TEST_POSTGRES")
 	if raw == "" {
 		t.Skip("FLEETKEY_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
@@ -44,5 +56,5 @@ func TestRevokeOnPostgres(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	checkRevoke(t, newEnvOn(t, open))
+	return open
 }
