@@ -9,7 +9,9 @@
 // (store.JobWriter). A step that submits transactions records their hashes
 // before waiting for them; a step always starts from the chain's state, not
 // from what it meant to do, so a job resumed after a crash finishes what is
-// left and never does anything twice.
+// left and never does anything twice. A job's steps run only under its lease
+// in the store (store.JobWriter.LeaseJob), so two processes on one database
+// never run them at once.
 //
 // Chain operations follow EIP-3009: an outstanding authorization is cancelled
 // with cancelAuthorization(authorizer, nonce, v, r, s) signed by the agent key
