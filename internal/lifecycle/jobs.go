@@ -110,6 +110,9 @@ func (js *jobState) saveIn(ctx context.Context, tx store.Tx, status store.StepSt
 	if !ok {
 		return ErrNoJobs
 	}
+	if err := js.m.holdLease(ctx, jw, js.job.ID); err != nil {
+		return err
+	}
 	j, err := jw.UpdateJob(ctx, js.job)
 	if err != nil {
 		return err
@@ -228,7 +231,11 @@ func (m *Manager) runJob(ctx context.Context, job store.Job, actor string, steps
 	}
 	err = m.cfg.Store.Tx(ctx, func(tx store.Tx) error {
 		js.job.Status, js.job.Error, js.job.UpdatedAt = store.JobDone, "", m.clock()
-		j, err := tx.(store.JobWriter).UpdateJob(ctx, js.job)
+		jw := tx.(store.JobWriter)
+		if err := m.holdLease(ctx, jw, js.job.ID); err != nil {
+			return err
+		}
+		j, err := jw.UpdateJob(ctx, js.job)
 		if err != nil {
 			return err
 		}
@@ -269,6 +276,18 @@ func (m *Manager) takeLease(ctx context.Context, jobID string) (store.Job, error
 		return store.Job{}, fmt.Errorf("%w: job %s is running in another process until %s", ErrBusy, jobID, le.Until.UTC().Format(time.RFC3339))
 	}
 	return j, err
+}
+
+// holdLease renews the lease in the transaction that records a step, so that a
+// step is recorded (with its store writes) only while this Manager still holds
+// the job: if another process took it over, the whole transaction is refused.
+func (m *Manager) holdLease(ctx context.Context, jw store.JobWriter, jobID string) error {
+	now := m.clock()
+	_, err := jw.LeaseJob(ctx, jobID, m.owner, now, now.Add(leaseTTL))
+	if le := (*store.LeaseError)(nil); errors.As(err, &le) {
+		return fmt.Errorf("%w: job %s was taken over by another process (lease until %s)", ErrBusy, jobID, le.Until.UTC().Format(time.RFC3339))
+	}
+	return err
 }
 
 // lease takes the job's lease and keeps renewing it until release is called;

@@ -134,3 +134,45 @@ func (e *env) job(id string) store.Job {
 
 // TestLeaseTwoProcesses runs checkLease on one SQLite file opened twice.
 func TestLeaseTwoProcesses(t *testing.T) { checkLease(t, newEnv(t)) }
+
+// TestLeaseTakenOver: a Manager whose lease another process took over (it stopped
+// renewing in time, e.g. paused) records nothing more: its next step is refused
+// with ErrBusy and the job is as the other process left it.
+func TestLeaseTakenOver(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("taken")[0]
+	e.m.leased = func(id string) {
+		later := time.Now().Add(leaseTTL + time.Second) // this Manager's lease has run out by then
+		if err := e.st.Tx(e.ctx, func(tx store.Tx) error {
+			_, err := tx.(store.JobWriter).LeaseJob(e.ctx, id, "mgr_other", later, later.Add(leaseTTL))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := e.m.Rotate(e.ctx, RotateRequest{AgentID: ag.Agent.ID, Actor: operator})
+	e.m.leased = nil
+	if !errors.Is(err, ErrBusy) || rep == nil {
+		t.Fatalf("run after the lease was taken over: %v", err)
+	}
+	j := e.job(rep.JobID)
+	if j.LeaseOwner != "mgr_other" || j.Status != store.JobRunning {
+		t.Fatalf("job after takeover: %s leased by %q", j.Status, j.LeaseOwner)
+	}
+	for _, s := range j.Steps {
+		if s.Status != store.StepPending {
+			t.Errorf("step %s is %s: recorded without the lease", s.Name, s.Status)
+		}
+	}
+	if n := len(e.keys(ag.Agent.ID)); n != 1 {
+		t.Errorf("%d keys: the key step's store writes were kept", n)
+	}
+	// Once the other process lets go, the job resumes and finishes.
+	if err := e.st.Tx(e.ctx, func(tx store.Tx) error { return tx.(store.JobWriter).ReleaseJob(e.ctx, j.ID, "mgr_other") }); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.m.Rotate(e.ctx, RotateRequest{AgentID: ag.Agent.ID, Actor: operator})
+	if err != nil || rep.Status != store.JobDone || !rep.Resumed {
+		t.Fatalf("resume: %v %s", err, mustJSON(rep))
+	}
+}
