@@ -39,6 +39,9 @@ var (
 	// in this process or in another one on the same database (which holds its
 	// lease).
 	ErrBusy = errors.New("lifecycle: another job is running for the agent")
+	// ErrAlreadyRotated: RotateRequest.OnlyKeyID is no longer the agent's active
+	// key (someone rotated it first); nothing was done.
+	ErrAlreadyRotated = errors.New("lifecycle: the key was already rotated")
 )
 
 // KeySource derives custody handles for agent keys; *custody.Vault satisfies it.

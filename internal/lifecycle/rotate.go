@@ -36,6 +36,12 @@ type RotateRequest struct {
 	// Reason, if set, says why the key is rotated (e.g. the schedule that made it
 	// due); it is recorded with the job and in its job.started audit record.
 	Reason string
+	// OnlyKeyID, if set, starts a new rotation only while that key is still the
+	// agent's active key: a scheduler that found the key due passes it, so that a
+	// rotation another process finished in the meantime is not followed by a
+	// second one (ErrAlreadyRotated, nothing written). Resuming an unfinished
+	// rotation job is not affected.
+	OnlyKeyID string
 }
 
 type rotateParams struct {
@@ -103,6 +109,9 @@ func (m *Manager) Rotate(ctx context.Context, r RotateRequest) (*Report, error) 
 		old, err := tx.ActiveKey(ctx, a.ID)
 		if err != nil {
 			return fmt.Errorf("lifecycle: rotate: agent %s has no active key: %w", a.ID, err)
+		}
+		if r.OnlyKeyID != "" && old.ID != r.OnlyKeyID {
+			return fmt.Errorf("%w: agent %s's active key is %s, not %s", ErrAlreadyRotated, a.ID, old.ID, r.OnlyKeyID)
 		}
 		keys, err := tx.Keys(ctx, a.ID)
 		if err != nil {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,33 @@ func TestRotateResumesAfterCrash(t *testing.T) {
 	}
 	if b := e.balance(common.HexToAddress(keys[1].Address)); b.Int64() != 70_000 {
 		t.Errorf("new address holds %v", b)
+	}
+}
+
+// TestRotateOnlyKeyID: a scheduler that found a key due does not rotate the agent a
+// second time once someone else has rotated it: nothing is written.
+func TestRotateOnlyKeyID(t *testing.T) {
+	e := newEnv(t)
+	ag := e.provision("rot-once")[0]
+	if _, err := e.m.Rotate(e.ctx, RotateRequest{AgentID: ag.Agent.ID, Actor: operator, OnlyKeyID: ag.Key.ID}); err != nil {
+		t.Fatalf("first rotation with the current key: %v", err)
+	}
+	jobs, err := e.m.Jobs(e.ctx, store.JobFilter{AgentID: ag.Agent.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.m.Rotate(e.ctx, RotateRequest{AgentID: ag.Agent.ID, Actor: operator, OnlyKeyID: ag.Key.ID})
+	if !errors.Is(err, ErrAlreadyRotated) {
+		t.Fatalf("second rotation of the same key: %v, want ErrAlreadyRotated", err)
+	}
+	if keys := e.keys(ag.Agent.ID); len(keys) != 2 || keys[1].Status != store.KeyActive || keys[1].Generation != 1 {
+		t.Fatalf("keys after the refused rotation: %+v", keys)
+	}
+	after, err := e.m.Jobs(e.ctx, store.JobFilter{AgentID: ag.Agent.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(jobs) {
+		t.Fatalf("%d jobs after the refused rotation, %d before", len(after), len(jobs))
 	}
 }

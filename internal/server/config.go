@@ -150,7 +150,7 @@ type LifecycleConfig struct {
 	LogsFromBlock uint64 `yaml:"logs_from_block,omitempty"`
 	// RotationCheckInterval is how often the daemon rotates the agents whose key the rotation
 	// rule of their policy says is due (docs/policy.md); 0 turns scheduled rotation off in this
-	// daemon (e.g. on every replica but one).
+	// daemon. Every replica may run it: a key another replica just rotated is not rotated again.
 	RotationCheckInterval time.Duration `yaml:"rotation_check_interval"`
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -91,7 +92,12 @@ func (s *Server) rotateDue(ctx context.Context) int {
 			return done
 		}
 		rep, err := s.rotator.Rotate(ctx, lifecycle.RotateRequest{AgentID: d.AgentID, Actor: audit.System,
-			Outstanding: d.Outstanding, Reason: "scheduled: " + d.Reason})
+			Outstanding: d.Outstanding, Reason: "scheduled: " + d.Reason, OnlyKeyID: d.KeyID})
+		if errors.Is(err, lifecycle.ErrAlreadyRotated) {
+			// Another replica (or an operator) rotated it since DueByPolicy read it.
+			s.log.Debug("scheduled rotation: already rotated", "agent_id", d.AgentID, "key_id", d.KeyID)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				attrs := []any{"agent_id", d.AgentID, "key_id", d.KeyID, "reason", d.Reason, "error", err}
