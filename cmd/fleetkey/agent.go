@@ -16,7 +16,7 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands,
-		command{"agent", "create, list, show, freeze and unfreeze agents (operator API)", runAgent},
+		command{"agent", "create, list, show, freeze and unfreeze agents (operator API); rotate and revoke them (in-process)", runAgent},
 	)
 }
 

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands,
-		command{"credential", "create, list and revoke operator credentials (operator API, admin)", runCredential},
+		command{"credential", "create, list and revoke operator credentials, revoke agent credentials (operator API, unscoped admin)", runCredential},
 	)
 }
 
