@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetkey/fleetkey/internal/audit"
 	"gopkg.in/yaml.v3"
 )
 
@@ -274,9 +275,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Approval", d.Components.Schemas["Approval"], approvalView{}},
 		{"ApprovalAnswer", d.Components.Schemas["ApprovalAnswer"], approvalResponseOp{}},
 		{"ApprovalList", d.Components.Schemas["ApprovalList"], approvalsResponse{}},
-		{"AuditRecord", d.Components.Schemas["AuditRecord"], auditRecordView{}},
+		{"AuditRecord", d.Components.Schemas["AuditRecord"], audit.ExportedRecord{}},
 		{"AuditRecordList", d.Components.Schemas["AuditRecordList"], auditRecordsResponse{}},
-		{"AuditCheckpoint", d.Components.Schemas["AuditCheckpoint"], auditCheckpointView{}},
+		{"AuditCheckpoint", d.Components.Schemas["AuditCheckpoint"], audit.ExportedCheckpoint{}},
 		{"AuditCheckpointList", d.Components.Schemas["AuditCheckpointList"], auditCheckpointsResponse{}},
 		{"AuditKey", d.Components.Schemas["AuditKey"], auditKeyResponse{}},
 		{"Error.error", d.Components.Schemas["Error"].Properties["error"], errorDetail{}},

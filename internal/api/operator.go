@@ -869,11 +869,11 @@ func (h *handler) authorizations(_ http.ResponseWriter, r *http.Request, op paym
 // Audit.
 
 type auditRecordsResponse struct {
-	Records []auditRecordView `json:"records"`
+	Records []audit.ExportedRecord `json:"records"`
 }
 
 type auditCheckpointsResponse struct {
-	Checkpoints []auditCheckpointView `json:"checkpoints"`
+	Checkpoints []audit.ExportedCheckpoint `json:"checkpoints"`
 }
 
 type auditKeyResponse struct {
@@ -905,9 +905,9 @@ func (h *handler) auditRecords(_ http.ResponseWriter, r *http.Request, _ payment
 	if err != nil {
 		return 0, nil, serviceError(err)
 	}
-	out := make([]auditRecordView, len(recs))
+	out := make([]audit.ExportedRecord, len(recs))
 	for i, rec := range recs {
-		out[i] = auditRecordOf(rec)
+		out[i] = audit.RecordLine(rec)
 	}
 	return http.StatusOK, auditRecordsResponse{Records: out}, nil
 }
@@ -925,9 +925,9 @@ func (h *handler) auditCheckpoints(_ http.ResponseWriter, r *http.Request, _ pay
 	if err != nil {
 		return 0, nil, serviceError(err)
 	}
-	out := make([]auditCheckpointView, len(cps))
+	out := make([]audit.ExportedCheckpoint, len(cps))
 	for i, c := range cps {
-		out[i] = auditCheckpointOf(c)
+		out[i] = audit.CheckpointLine(c)
 	}
 	return http.StatusOK, auditCheckpointsResponse{Checkpoints: out}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/credential"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/store"
@@ -543,7 +544,7 @@ func TestOperatorEndToEnd(t *testing.T) {
 	// The audit chain, paged, names who did what.
 	var all auditRecordsResponse
 	e.ok(200, "GET", "/v1/audit/records?limit=1000", e.auditor, nil, &all)
-	var paged []auditRecordView
+	var paged []audit.ExportedRecord
 	for after := uint64(0); ; {
 		var page auditRecordsResponse
 		e.ok(200, "GET", fmt.Sprintf("/v1/audit/records?after=%d&limit=7", after), e.admin, nil, &page)

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/fleetkey/fleetkey/internal/payments"
@@ -196,46 +194,6 @@ func approvalOf(v payments.ApprovalView) approvalView {
 		ExpiresAt: timeText(a.ExpiresAt), DecidedAt: optTime(a.DecidedAt), Payment: authorizationOf(v.Authorization)}
 }
 
-// auditRecordView is one record in exactly the JSON Lines form audit.Export
-// writes, so that a client can write the records it pages through as an export
-// and verify them; a test holds the two forms equal.
-type auditRecordView struct {
-	Type     string          `json:"type"`
-	Seq      uint64          `json:"seq"`
-	Time     string          `json:"time"`
-	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
-	Subject  string          `json:"subject"`
-	Data     json.RawMessage `json:"data,omitempty"`
-	DataText string          `json:"data_text,omitempty"`
-	PrevHash string          `json:"prev_hash"`
-	Hash     string          `json:"hash"`
-}
-
-func auditRecordOf(r store.AuditRecord) auditRecordView {
-	v := auditRecordView{Type: "record", Seq: r.Seq, Time: r.Time.UTC().Format(time.RFC3339Nano),
-		Actor: r.Actor, Action: r.Action, Subject: r.Subject,
-		PrevHash: hex.EncodeToString(r.PrevHash[:]), Hash: hex.EncodeToString(r.Hash[:])}
-	if json.Valid(r.Data) {
-		v.Data = r.Data
-	} else {
-		v.DataText = string(r.Data)
-	}
-	return v
-}
-
-// auditCheckpointView is one checkpoint in the JSON Lines form of audit.Export.
-type auditCheckpointView struct {
-	Type      string `json:"type"`
-	Seq       uint64 `json:"seq"`
-	Hash      string `json:"hash"`
-	Time      string `json:"time"`
-	Signer    string `json:"signer"`
-	Signature string `json:"signature"`
-}
-
-func auditCheckpointOf(c store.AuditCheckpoint) auditCheckpointView {
-	return auditCheckpointView{Type: "checkpoint", Seq: c.Seq, Hash: hex.EncodeToString(c.Hash[:]),
-		Time: c.Time.UTC().Format(time.RFC3339Nano), Signer: c.Signer,
-		Signature: "0x" + hex.EncodeToString(c.Signature[:])}
-}
+// Audit records and checkpoints are served in exactly the JSON Lines form
+// audit.Export writes (audit.ExportedRecord, audit.ExportedCheckpoint), so that a
+// client can write the records it pages through as an export and verify them.

@@ -208,8 +208,10 @@ func (v *verifier) signedByTrusted(c store.AuditCheckpoint) bool {
 	return crypto.PubkeyToAddress(*pub) == v.trusted
 }
 
-// exportRecord and exportCheckpoint are the JSON Lines objects Export writes.
-type exportRecord struct {
+// ExportedRecord and ExportedCheckpoint are the JSON Lines objects Export writes
+// (and the operator API serves, so that a client can write what it pages through as
+// an export and verify it with VerifyExport).
+type ExportedRecord struct {
 	Type     string          `json:"type"`
 	Seq      uint64          `json:"seq"`
 	Time     string          `json:"time"`
@@ -222,13 +224,35 @@ type exportRecord struct {
 	Hash     string          `json:"hash"`
 }
 
-type exportCheckpoint struct {
+// ExportedCheckpoint is one checkpoint line of Export; see ExportedRecord.
+type ExportedCheckpoint struct {
 	Type      string `json:"type"`
 	Seq       uint64 `json:"seq"`
 	Hash      string `json:"hash"`
 	Time      string `json:"time"`
 	Signer    string `json:"signer"`
 	Signature string `json:"signature"`
+}
+
+// RecordLine is r as Export writes it: times RFC 3339 with nanoseconds in UTC
+// (exactly the hashed value), hashes hex, Data embedded as JSON when it is valid
+// JSON, else as the string data_text.
+func RecordLine(r store.AuditRecord) ExportedRecord {
+	line := ExportedRecord{Type: "record", Seq: r.Seq, Time: r.Time.UTC().Format(time.RFC3339Nano),
+		Actor: r.Actor, Action: r.Action, Subject: r.Subject,
+		PrevHash: hex.EncodeToString(r.PrevHash[:]), Hash: hex.EncodeToString(r.Hash[:])}
+	if json.Valid(r.Data) {
+		line.Data = r.Data
+	} else {
+		line.DataText = string(r.Data)
+	}
+	return line
+}
+
+// CheckpointLine is c as Export writes it.
+func CheckpointLine(c store.AuditCheckpoint) ExportedCheckpoint {
+	return ExportedCheckpoint{Type: "checkpoint", Seq: c.Seq, Hash: hex.EncodeToString(c.Hash[:]),
+		Time: c.Time.UTC().Format(time.RFC3339Nano), Signer: c.Signer, Signature: "0x" + hex.EncodeToString(c.Signature[:])}
 }
 
 // Export writes the chain as JSON Lines from one read snapshot: one object per record
@@ -252,19 +276,11 @@ func Export(ctx context.Context, r Reader, w io.Writer) error {
 			}
 			for _, rec := range page {
 				for ; ci < len(cps) && cps[ci].Seq < rec.Seq; ci++ {
-					if err := enc.Encode(checkpointLine(cps[ci])); err != nil {
+					if err := enc.Encode(CheckpointLine(cps[ci])); err != nil {
 						return err
 					}
 				}
-				line := exportRecord{Type: "record", Seq: rec.Seq, Time: rec.Time.UTC().Format(time.RFC3339Nano),
-					Actor: rec.Actor, Action: rec.Action, Subject: rec.Subject,
-					PrevHash: hex.EncodeToString(rec.PrevHash[:]), Hash: hex.EncodeToString(rec.Hash[:])}
-				if json.Valid(rec.Data) {
-					line.Data = rec.Data
-				} else {
-					line.DataText = string(rec.Data)
-				}
-				if err := enc.Encode(line); err != nil {
+				if err := enc.Encode(RecordLine(rec)); err != nil {
 					return err
 				}
 				after = rec.Seq
@@ -274,7 +290,7 @@ func Export(ctx context.Context, r Reader, w io.Writer) error {
 			}
 		}
 		for ; ci < len(cps); ci++ {
-			if err := enc.Encode(checkpointLine(cps[ci])); err != nil {
+			if err := enc.Encode(CheckpointLine(cps[ci])); err != nil {
 				return err
 			}
 		}
@@ -284,9 +300,4 @@ func Export(ctx context.Context, r Reader, w io.Writer) error {
 		return fmt.Errorf("audit: export: %w", err)
 	}
 	return nil
-}
-
-func checkpointLine(c store.AuditCheckpoint) exportCheckpoint {
-	return exportCheckpoint{Type: "checkpoint", Seq: c.Seq, Hash: hex.EncodeToString(c.Hash[:]),
-		Time: c.Time.UTC().Format(time.RFC3339Nano), Signer: c.Signer, Signature: "0x" + hex.EncodeToString(c.Signature[:])}
 }
