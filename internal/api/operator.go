@@ -87,6 +87,17 @@ func truncate(s string) string {
 }
 
 // limitParam reads limit: 1 to MaxLimit, DefaultLimit when absent.
+// page cuts a list fetched with limit+1 rows (one more than asked tells whether
+// there is a next page) to limit, and returns the id the next page starts after,
+// or "" on the last page.
+func page[T any](rows []T, limit int, id func(T) string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, id(rows[limit-1])
+}
+
 func limitParam(q url.Values) (int, *Error) {
 	s := q.Get("limit")
 	if s == "" {
@@ -560,10 +571,7 @@ func (h *handler) agents(_ http.ResponseWriter, r *http.Request, op payments.Ope
 		return 0, nil, serviceError(err)
 	}
 	var resp agentsResponse
-	if len(as) > limit {
-		as = as[:limit]
-		resp.Next = as[limit-1].ID
-	}
+	as, resp.Next = page(as, limit, func(a store.Agent) string { return a.ID })
 	resp.Agents = make([]agentView, len(as))
 	for i, a := range as {
 		resp.Agents[i] = agentOf(a, "")
@@ -855,10 +863,7 @@ func (h *handler) authorizations(_ http.ResponseWriter, r *http.Request, op paym
 		return 0, nil, serviceError(err)
 	}
 	var resp authorizationsResponse
-	if len(as) > limit {
-		as = as[:limit]
-		resp.Next = as[limit-1].ID
-	}
+	as, resp.Next = page(as, limit, func(a store.Authorization) string { return a.ID })
 	resp.Authorizations = make([]authorizationView, len(as))
 	for i, a := range as {
 		resp.Authorizations[i] = authorizationOf(a)
