@@ -9,12 +9,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/fleetkey/fleetkey/internal/chain/devnet"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/store"
-	"github.com/fleetkey/fleetkey/x402"
-	"github.com/fleetkey/fleetkey/x402/exact"
-	"github.com/fleetkey/fleetkey/x402/facilitator"
 )
 
 // TestServeReconcilesWithTheChain runs the daemon against a devnet: an agent pays over HTTP, the
@@ -23,27 +19,12 @@ import (
 func TestServeReconcilesWithTheChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	d, err := devnet.Start(ctx, devnet.Config{Listen: "127.0.0.1:0", Accounts: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	relayer, err := facilitator.NewRelayerKey([]byte(d.Accounts()[9].PrivateKeyHex))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fac, err := facilitator.New(ctx, facilitator.Config{Chains: []facilitator.Chain{{ChainID: d.ChainID(), Backend: d.Client()}}, Relayer: relayer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fac.Close() })
-	tok := d.Token()
+	c := startChain(t, ctx)
 
 	cfg := testConfig(t)
-	cfg.RPCURL = d.RPCURL()
+	cfg.RPCURL = c.d.RPCURL()
 	cfg.Reconcile.Interval = 100 * time.Millisecond
-	cfg.Assets = []AssetConfig{{Network: d.Network(), Address: tok.Address.Hex(), Symbol: tok.Symbol, Decimals: tok.Decimals,
-		EIP712Name: tok.Name, EIP712Version: tok.Version}}
+	cfg.Assets = []AssetConfig{c.asset()}
 	r := start(t, cfg)
 	fleet, group := fleetAndGroup(t, r.Server)
 	putPolicy(t, r.Server, store.LevelGroup, group.ID, groupPolicy)
@@ -54,56 +35,11 @@ func TestServeReconcilesWithTheChain(t *testing.T) {
 	}
 	agentAddr := common.HexToAddress(agents[0].Key.Address)
 
-	demand := func(payTo common.Address, amount string) (x402.PaymentRequirementsV2, string) {
-		req := x402.PaymentRequirementsV2{Scheme: "exact", Network: d.Network(), Amount: amount, Asset: tok.Address.Hex(),
-			PayTo: payTo.Hex(), MaxTimeoutSeconds: 300, Extra: json.RawMessage(`{"name":"` + tok.Name + `","version":"` + tok.Version + `"}`)}
-		h, err := x402.EncodeHeader(x402.PaymentRequiredV2{X402Version: 2, Resource: x402.ResourceInfo{URL: "https://api.example.com/v2/data"},
-			Accepts: []x402.PaymentRequirementsV2{req}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return req, h
-	}
-	settle := func(value string, req x402.PaymentRequirementsV2) string {
-		t.Helper()
-		payload, err := x402.DecodeHeaderJSON(value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vr, err := x402.NewVerifyRequest(payload, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := fac.Settle(ctx, vr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !s.Success {
-			t.Fatalf("settlement refused: %s %s", s.ErrorReason, s.ErrorMessage)
-		}
-		return s.Transaction
-	}
-
-	// Fund the agent's address from a dev account (its own EIP-3009 authorization).
-	devKey, err := d.Accounts()[1].PrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	funder := exact.NewLocalKeyPayer(devKey)
-	defer funder.Destroy()
-	fundReq, fundRaw := demand(agentAddr, "1000000")
-	pr, err := x402.DecodePaymentRequired(fundRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := funder.Pay(ctx, &x402.PaymentRequest{URL: "https://api.example.com/v2/data", Method: "GET", Version: 2, V2: pr, Raw: []byte(fundRaw)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	settle(fp.Value, fundReq)
+	// Fund the agent's address from a dev account.
+	c.fund(t, ctx, agentAddr, "1000000")
 
 	// The agent pays 0.01 over HTTP; the facilitator settles it.
-	payReq, raw := demand(common.HexToAddress("0x00000000000000000000000000000000000a11ce"), "10000")
+	payReq, raw := c.demand(t, common.HexToAddress("0x00000000000000000000000000000000000a11ce"), "10000")
 	body, err := json.Marshal(map[string]any{"x402_version": 2, "payment_required": raw,
 		"resource_url": "https://api.example.com/v2/data", "method": "GET", "idempotency_key": "chain-1"})
 	if err != nil {
@@ -120,7 +56,7 @@ func TestServeReconcilesWithTheChain(t *testing.T) {
 	if err := json.Unmarshal(answer, &signed); err != nil {
 		t.Fatal(err)
 	}
-	txHash := settle(signed.Header.Value, payReq)
+	txHash := c.settle(t, ctx, signed.Header.Value, payReq)
 
 	// The reconciler runs every 100ms; wait (bounded) until it has recorded the settlement.
 	var a store.Authorization

@@ -15,13 +15,10 @@ import (
 
 	"github.com/fleetkey/fleetkey/internal/audit"
 	"github.com/fleetkey/fleetkey/internal/chain/bindings"
-	"github.com/fleetkey/fleetkey/internal/chain/devnet"
 	"github.com/fleetkey/fleetkey/internal/payments"
 	"github.com/fleetkey/fleetkey/internal/store"
 	"github.com/fleetkey/fleetkey/sdk"
 	"github.com/fleetkey/fleetkey/x402"
-	"github.com/fleetkey/fleetkey/x402/exact"
-	"github.com/fleetkey/fleetkey/x402/facilitator"
 )
 
 // TestSDKPaysSettlesReconcilesAndVerifies is the signing service's acceptance test, every part
@@ -34,20 +31,8 @@ import (
 func TestSDKPaysSettlesReconcilesAndVerifies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	d, err := devnet.Start(ctx, devnet.Config{Listen: "127.0.0.1:0", Accounts: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	relayer, err := facilitator.NewRelayerKey([]byte(d.Accounts()[9].PrivateKeyHex))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fac, err := facilitator.New(ctx, facilitator.Config{Chains: []facilitator.Chain{{ChainID: d.ChainID(), Backend: d.Client()}}, Relayer: relayer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fac.Close() })
+	c := startChain(t, ctx)
+	d, fac := c.d, c.fac
 	tok := d.Token()
 	merchant := common.HexToAddress("0x00000000000000000000000000000000000a11ce")
 
@@ -68,8 +53,7 @@ func TestSDKPaysSettlesReconcilesAndVerifies(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.RPCURL = d.RPCURL()
 	cfg.Reconcile.Interval = 100 * time.Millisecond
-	cfg.Assets = []AssetConfig{{Network: d.Network(), Address: tok.Address.Hex(), Symbol: tok.Symbol, Decimals: tok.Decimals,
-		EIP712Name: tok.Name, EIP712Version: tok.Version}}
+	cfg.Assets = []AssetConfig{c.asset()}
 	r := start(t, cfg)
 	boot, err := payments.BootstrapAdmin(ctx, r.Store(), r.Audit(), "admin", time.Now())
 	if err != nil {
@@ -107,36 +91,8 @@ func TestSDKPaysSettlesReconcilesAndVerifies(t *testing.T) {
 	}
 	agentAddr := common.HexToAddress(made[0].Address)
 
-	// Fund the agent with 1 TestUSD from a dev account (its own EIP-3009 authorization, settled
-	// by the facilitator like any other).
-	devKey, err := d.Accounts()[1].PrivateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	funder := exact.NewLocalKeyPayer(devKey)
-	defer funder.Destroy()
-	fund := x402.PaymentRequirementsV2{Scheme: "exact", Network: d.Network(), Amount: "1000000", Asset: tok.Address.Hex(),
-		PayTo: agentAddr.Hex(), MaxTimeoutSeconds: 300, Extra: json.RawMessage(`{"name":"` + tok.Name + `","version":"` + tok.Version + `"}`)}
-	fundPR := &x402.PaymentRequiredV2{X402Version: 2, Resource: x402.ResourceInfo{URL: "https://funding.example"}, Accepts: []x402.PaymentRequirementsV2{fund}}
-	fundRaw, err := x402.EncodeHeader(fundPR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := funder.Pay(ctx, &x402.PaymentRequest{URL: "https://funding.example", Method: "GET", Version: 2, V2: fundPR, Raw: []byte(fundRaw)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := x402.DecodeHeaderJSON(fp.Value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vr, err := x402.NewVerifyRequest(payload, fund)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, err := fac.Settle(ctx, vr); err != nil || !s.Success {
-		t.Fatalf("funding: %+v, %v", s, err)
-	}
+	// Fund the agent with 1 TestUSD from a dev account.
+	c.fund(t, ctx, agentAddr, "1000000")
 
 	usd, err := bindings.NewTestUSD(tok.Address, d.Client())
 	if err != nil {
