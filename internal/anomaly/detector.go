@@ -463,13 +463,13 @@ func (d *Detector) respond(ctx context.Context, fleetID, agentID string, fs []fi
 		alert  store.Alert
 	}
 	var (
-		todo    []taken
+		actions []taken
 		created []store.Alert
 		froze   bool
 	)
 	now := d.now().UTC()
 	err := d.cfg.Store.Tx(ctx, func(tx store.Tx) error {
-		todo, created, froze = todo[:0], created[:0], false
+		actions, created, froze = actions[:0], created[:0], false
 		atx, ok := tx.(store.AnomalyTx)
 		if !ok {
 			return ErrNoAnomalyStore
@@ -541,7 +541,7 @@ func (d *Detector) respond(ctx context.Context, fleetID, agentID string, fs []fi
 					return err
 				}
 			}
-			todo = append(todo, tk)
+			actions = append(actions, tk)
 		}
 		return nil
 	})
@@ -550,7 +550,7 @@ func (d *Detector) respond(ctx context.Context, fleetID, agentID string, fs []fi
 	}
 	var v payments.Verdict
 	strongest := -1
-	for _, tk := range todo {
+	for _, tk := range actions {
 		if tk.alert.ID != "" {
 			d.track(tk.alert, tk.key)
 		}

@@ -355,7 +355,7 @@ func (m *Manager) stepAllowances(ctx context.Context, js *jobState) error {
 			data    []byte
 			gas     uint64
 		}
-		var todo []reset
+		var resets []reset
 		gasTotal := new(big.Int)
 		for _, a := range m.assets {
 			al, err := m.allowances(ctx, a, h.Address())
@@ -375,11 +375,11 @@ func (m *Manager) stepAllowances(ctx context.Context, js *jobState) error {
 				}
 				g += g / 4
 				gasTotal.Add(gasTotal, new(big.Int).SetUint64(g))
-				todo = append(todo, reset{asset: a, spender: sp, value: v, data: data, gas: g})
+				resets = append(resets, reset{asset: a, spender: sp, value: v, data: data, gas: g})
 			}
 		}
-		found += len(todo)
-		if len(todo) == 0 {
+		found += len(resets)
+		if len(resets) == 0 {
 			continue
 		}
 		tip, feeCap, err := m.fee(ctx)
@@ -408,7 +408,7 @@ func (m *Manager) stepAllowances(ctx context.Context, js *jobState) error {
 			js.add(Action{What: "fund_gas", Subject: k.ID, From: m.cfg.GasSponsor.From().Hex(), To: to.Hex(), Amount: fund.String(), Asset: "native", TxHash: tx.Hash().Hex(),
 				Note: "gas for the key's own approve(spender, 0) transactions, from the gas sponsor"})
 		}
-		for _, r := range todo {
+		for _, r := range resets {
 			tx, err := m.keyTx(ctx, h, r.asset.Address, new(big.Int), r.data, r.gas, tip, feeCap)
 			if err != nil {
 				return err
